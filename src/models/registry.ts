@@ -1,0 +1,20 @@
+// general.architecture → architecture file. Adding an architecture = one file + one line here.
+import { EngineError } from '../core/errors.ts';
+import type { Architecture } from './model.ts';
+import { llama } from './llama.ts';
+
+const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
+  llama: llama as unknown as Architecture,
+};
+
+export function architecture(name: string, file: string): Architecture {
+  const a = ARCHITECTURES[name];
+  if (a === undefined) {
+    throw new EngineError('model_invalid', `architecture "${name}" is not supported; supported: ${Object.keys(ARCHITECTURES).join(', ')}`, { file, key: 'general.architecture' });
+  }
+  return a;
+}
+
+export function registerArchitecture(a: Architecture): void {
+  (ARCHITECTURES as Record<string, Architecture>)[a.name] = a;
+}

@@ -1,0 +1,68 @@
+// A generation session on the cpu-ref backend: weights read from the GGUF once, a KV cache, and eval() that
+// appends tokens and returns logits. The oracle the hybrid engine is compared against.
+import { CpuRefExecutor, type WeightData } from '../backends/cpu-ref/executor.ts';
+import { EngineError } from '../core/errors.ts';
+import { mdString } from '../gguf/metadata.ts';
+import type { GGUFModel } from '../gguf/model.ts';
+import type { Graph } from '../graph/graph.ts';
+import type { Model } from '../models/model.ts';
+import { makeModel } from '../models/model.ts';
+import { architecture } from '../models/registry.ts';
+
+export class ReferenceSession {
+  private nPast = 0;
+  private readonly graphs = new Map<string, Graph>();
+
+  private constructor(
+    readonly model: Model,
+    private readonly exec: CpuRefExecutor,
+    readonly nCtx: number,
+  ) {}
+
+  static async load(gguf: GGUFModel, nCtx = 512): Promise<ReferenceSession> {
+    const archName = mdString(gguf.metadata, 'general.architecture', gguf.name);
+    const arch = architecture(archName, gguf.name);
+    const model = makeModel(arch, gguf.metadata, gguf.name, (n) => gguf.tensors.get(n)?.info.dims);
+    // Build once to learn which tensors the graph uses, then read exactly those.
+    const probe = model.build({ nTokens: 1, allLogits: false });
+    const weights = new Map<string, WeightData>();
+    for (const node of probe.nodes) {
+      if (node.spec.op !== 'weight' || weights.has(node.spec.name)) continue;
+      const { info } = gguf.tensor(node.spec.name);
+      weights.set(node.spec.name, { type: info.type, dims: info.dims, bytes: await gguf.readTensor(info.name) });
+    }
+    const exec = new CpuRefExecutor((n) => {
+      const w = weights.get(n);
+      if (w === undefined) throw new EngineError('model_invalid', `tensor ${n} was not loaded`, { tensor: n });
+      return w;
+    }, Math.min(nCtx, model.hp.nCtxTrain > 0 ? Math.max(nCtx, 1) : nCtx));
+    return new ReferenceSession(model, exec, nCtx);
+  }
+
+  get position(): number {
+    return this.nPast;
+  }
+
+  reset(): void {
+    this.nPast = 0;
+    this.exec.resetCache();
+  }
+
+  /** Appends `tokens`; returns logits [n_vocab * n] for every new position, or [n_vocab] for the last. */
+  eval(tokens: readonly number[], allLogits = false): Float32Array {
+    if (tokens.length === 0) throw new EngineError('bad_argument', 'eval needs at least one token');
+    if (this.nPast + tokens.length > this.nCtx) {
+      throw new EngineError('bad_argument', `${this.nPast + tokens.length} tokens exceed the context size ${this.nCtx}; raise --ctx or start a new conversation`);
+    }
+    const key = `${tokens.length}:${allLogits}`;
+    let g = this.graphs.get(key);
+    if (g === undefined) {
+      g = this.model.build({ nTokens: tokens.length, allLogits });
+      this.graphs.set(key, g);
+    }
+    const positions = Int32Array.from(tokens, (_, i) => this.nPast + i);
+    const out = this.exec.run(g, { tokens: Int32Array.from(tokens), positions });
+    this.nPast += tokens.length;
+    return out;
+  }
+}
