@@ -2,9 +2,12 @@
 import { EngineError } from '../core/errors.ts';
 import type { Architecture } from './model.ts';
 import { llama } from './llama.ts';
+import { qwen2moe, qwen3moe } from './qwen-moe.ts';
 
 const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
   llama: llama as unknown as Architecture,
+  qwen2moe: qwen2moe as unknown as Architecture,
+  qwen3moe: qwen3moe as unknown as Architecture,
 };
 
 export function architecture(name: string, file: string): Architecture {
@@ -13,8 +16,4 @@ export function architecture(name: string, file: string): Architecture {
     throw new EngineError('model_invalid', `architecture "${name}" is not supported; supported: ${Object.keys(ARCHITECTURES).join(', ')}`, { file, key: 'general.architecture' });
   }
   return a;
-}
-
-export function registerArchitecture(a: Architecture): void {
-  (ARCHITECTURES as Record<string, Architecture>)[a.name] = a;
 }
