@@ -13,8 +13,11 @@ export async function loadLlamaModel(path: string): Promise<LlamaModel> {
 }
 
 /** llama.cpp's next-token distribution after each prefix of `tokens` (full vocabulary, temperature 1). */
+// llama.cpp keeps its KV cache in F16 by default; F32 makes the oracle as exact as the weights allow.
+const EXACT = { threads: 1, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32', flashAttention: false } as const;
+
 export async function llamaDistributions(model: LlamaModel, tokens: readonly number[]): Promise<Map<number, number>[]> {
-  const ctx = await model.createContext({ contextSize: Math.max(64, tokens.length + 8), threads: 1 });
+  const ctx = await model.createContext({ contextSize: Math.max(64, tokens.length + 8), ...EXACT });
   try {
     const seq = ctx.getSequence();
     const out = await seq.controlledEvaluate(
@@ -31,7 +34,7 @@ export async function llamaDistributions(model: LlamaModel, tokens: readonly num
 }
 
 export async function llamaGreedy(model: LlamaModel, prompt: readonly number[], n: number): Promise<number[]> {
-  const ctx = await model.createContext({ contextSize: Math.max(64, prompt.length + n + 8), threads: 1 });
+  const ctx = await model.createContext({ contextSize: Math.max(64, prompt.length + n + 8), ...EXACT });
   try {
     const seq = ctx.getSequence();
     const out: number[] = [];

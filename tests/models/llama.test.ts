@@ -46,9 +46,10 @@ describe('llama: stories260K on cpu-ref vs llama.cpp', () => {
     const ours = session.eval(prompt, true);
     const d = compareDistributions(ours, 512, theirs, 1e-3);
     console.log(`stories260K: maxKL ${d.maxKL.toExponential(2)}, max top-5 |dlogp| ${d.maxTopLogpDiff.toExponential(2)}`);
-    // All-F32 model: both sides compute in f32/f64 with different summation orders; observed KL ~1e-7.
-    expect(d.maxKL, `prompt ${prompt.join(',')}`).toBeLessThan(1e-4);
-    expect(d.maxTopLogpDiff).toBeLessThan(1e-2);
+    // All-F32 weights and an F32 KV cache on both sides; only summation order and f32 vs f64 accumulation
+    // differ. Observed: KL 1e-6..4e-6 (tail tokens), top-5 |dlogp| < 1e-5.
+    expect(d.maxKL, `prompt ${prompt.join(',')}`).toBeLessThan(5e-5);
+    expect(d.maxTopLogpDiff).toBeLessThan(1e-4);
     expect(d.greedyMismatches).toEqual([]);
   });
 });
