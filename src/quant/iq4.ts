@@ -18,7 +18,8 @@ export const KVALUES_IQ4NL: Readonly<Int8Array> = Int8Array.of(-127, -104, -83, 
 const MID2 = new Float32Array(16);
 for (let j = 1; j < 16; j++) MID2[j] = (KVALUES_IQ4NL[j - 1] as number) + (KVALUES_IQ4NL[j] as number);
 
-function bestIndexIq4(x: number): number {
+/** best_index_int8 over kvalues_iq4nl: index of the nearest level to x (ties to the upper one, NaN to 0). */
+export function bestIndexIq4(x: number): number {
   const x2 = fr(x + x);
   let idx = 0;
   for (let step = 8; step > 0; step >>= 1) {

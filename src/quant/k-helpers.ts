@@ -248,7 +248,10 @@ export function makeQkx2Quants(
     let sumXL = 0;
     for (let i = 0; i < n; i++) {
       const xi = x[xo + i] as number;
-      const l = Math.max(0, Math.min(nmax, nearestInt(fr(iscale * fr(xi - min)))));
+      // nearestInt inlined for the in-range case: this loop runs (nstep+1)*n times per group.
+      const v = fr(iscale * fr(xi - min));
+      let l = Math.abs(v) <= 4194303 ? fr(v + 12582912) - 12582912 : nearestInt(v);
+      l = l < 0 ? 0 : l > nmax ? nmax : l;
       Laux[i] = l;
       const wl = fr((weights[i] as number) * l);
       sumL = fr(sumL + wl);
@@ -357,7 +360,7 @@ export function requantizeK4(x: Float32Array, xo: number, blk: Uint8Array, o: nu
 }
 
 /** Weights used by the Q4_K/Q5_K reference search: sqrt(mean(x^2)) + |x| over a 32-element sub-block. */
-export function avxWeights32(x: Float32Array, xo: number, weights: Float32Array): void {
+export function weightsAvX32(x: Float32Array, xo: number, weights: Float32Array): void {
   let sumX2 = 0;
   for (let l = 0; l < 32; l++) {
     const v = x[xo + l] as number;

@@ -4,7 +4,7 @@
 import { GGMLType } from '../core/ggml-type.ts';
 import type { QuantTraits } from './types.ts';
 import { checkRow, readF16 } from './block-io.ts';
-import { avxWeights32, makeQkx2Quants, minK4, requantizeK4, scaleK4, storeScalesMinsK4 } from './k-helpers.ts';
+import { weightsAvX32, makeQkx2Quants, minK4, requantizeK4, scaleK4, storeScalesMinsK4 } from './k-helpers.ts';
 
 const fr = Math.fround;
 const QK_K = 256;
@@ -55,7 +55,7 @@ function quantizeRow(x: Float32Array, dst: Uint8Array, n: number): void {
     const xo = i * QK_K;
     const o = i * TYPE_SIZE;
     for (let j = 0; j < 8; j++) {
-      avxWeights32(x, xo + 32 * j, weights);
+      weightsAvX32(x, xo + 32 * j, weights);
       scales[j] = makeQkx2Quants(32, 31, x, xo + 32 * j, weights, L, 32 * j, mins, j, Laux, RMIN, RDELTA, 15, false);
     }
     storeScalesMinsK4(dst, o, scales, mins);

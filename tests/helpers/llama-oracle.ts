@@ -1,6 +1,6 @@
 // llama.cpp (through node-llama-cpp) as the oracle: greedy tokens and per-position next-token probabilities
 // for the same GGUF, and the comparison of our logits against those probabilities.
-import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token } from 'node-llama-cpp';
 
 let llamaP: Promise<Llama> | undefined;
 export function llamaCpp(): Promise<Llama> {
@@ -21,7 +21,7 @@ export async function llamaDistributions(model: LlamaModel, tokens: readonly num
   try {
     const seq = ctx.getSequence();
     const out = await seq.controlledEvaluate(
-      tokens.map((t) => [t, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }] as [number, { generateNext: { probabilities: true; options: { temperature: number; topK: number; topP: number; minP: number } } }]),
+      tokens.map((t) => [t as Token, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }]),
     );
     return out.map((o, i) => {
       const p = o?.next.probabilities;
@@ -38,7 +38,7 @@ export async function llamaGreedy(model: LlamaModel, prompt: readonly number[], 
   try {
     const seq = ctx.getSequence();
     const out: number[] = [];
-    for await (const t of seq.evaluate([...prompt], { temperature: 0 })) {
+    for await (const t of seq.evaluate(prompt as Token[], { temperature: 0 })) {
       out.push(t);
       if (out.length >= n) break;
     }

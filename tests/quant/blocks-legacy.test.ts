@@ -157,9 +157,24 @@ describe('hand-checked quantizer output', () => {
     const q = new Uint8Array(36);
     traitsByName('q8_1').quantizeRow(x, q, 32);
     const sum = -127 + (31 * 32) / 2; // 369
-    expect(q[0] | (q[1] << 8)).toBe(0x3c00);
+    expect((q[0] as number) | ((q[1] as number) << 8)).toBe(0x3c00);
     // 369 = 1.0111 0001 x 2^8 -> fp16 exponent 15+8 = 23, mantissa 0b0111000100
-    expect(q[2] | (q[3] << 8)).toBe((23 << 10) | 0b0111000100);
+    expect((q[2] as number) | ((q[3] as number) << 8)).toBe((23 << 10) | 0b0111000100);
     expect(sum).toBe(369);
+  });
+});
+
+describe('iq4 level search (best_index_int8)', () => {
+  it('picks the nearest kvalue, the upper one on an exact midpoint, and clamps outside the table', async () => {
+    const { bestIndexIq4 } = await import('../../src/quant/iq4.ts');
+    for (let j = 1; j < 16; j++) {
+      const mid = ((KV[j - 1] as number) + (KV[j] as number)) / 2;
+      expect(bestIndexIq4(mid), `midpoint ${mid}`).toBe(j);
+      expect(bestIndexIq4(Math.fround(mid - 0.01)), `below ${mid}`).toBe(j - 1);
+      expect(bestIndexIq4(KV[j] as number)).toBe(j);
+    }
+    expect(bestIndexIq4(-1000)).toBe(0);
+    expect(bestIndexIq4(1000)).toBe(15);
+    expect(bestIndexIq4(NaN)).toBe(0);
   });
 });

@@ -103,3 +103,36 @@ export function fnv1a(bytes: Uint8Array): string {
   }
   return (h >>> 0).toString(16).padStart(8, '0');
 }
+
+/**
+ * Deterministic input for golden tests: 8 super-blocks of 256 with different character (near-Gaussian, outliers,
+ * all positive, all negative, zero sub-blocks, tiny, large, on a grid). Only exact integer/dyadic arithmetic is
+ * used, so every platform produces the same floats.
+ */
+export function goldenInput(): Float32Array {
+  let s = 0x2545f491;
+  const u = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+  const g = () => u() + u() + u() + u() - 2; // Irwin-Hall(4), centred
+  const x = new Float32Array(8 * 256);
+  for (let i = 0; i < x.length; i++) {
+    const kind = i >> 8;
+    let v: number;
+    switch (kind) {
+      case 0: v = g(); break;
+      case 1: v = i % 37 === 0 ? 40 * g() : g(); break;
+      case 2: v = Math.abs(g()) + 0.3; break;
+      case 3: v = -Math.abs(g()) - 1; break;
+      case 4: v = ((i >> 5) & 1) === 0 ? 0 : g(); break;
+      case 5: v = g() / 8192; break;
+      case 6: v = g() * 512; break;
+      default: v = Math.floor(u() * 64) / 4 - 8; break;
+    }
+    x[i] = v;
+  }
+  return x;
+}
