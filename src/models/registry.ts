@@ -1,10 +1,12 @@
 // general.architecture → architecture file. Adding an architecture = one file + one line here.
 import { EngineError } from '../core/errors.ts';
 import type { Architecture } from './model.ts';
+import { deepseek2 } from './deepseek2.ts';
 import { llama } from './llama.ts';
 import { qwen2moe, qwen3moe } from './qwen-moe.ts';
 
 const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
+  deepseek2: deepseek2 as unknown as Architecture,
   llama: llama as unknown as Architecture,
   qwen2moe: qwen2moe as unknown as Architecture,
   qwen3moe: qwen3moe as unknown as Architecture,
