@@ -19,7 +19,8 @@ export class ReferenceSession {
     readonly nCtx: number,
   ) {}
 
-  static async load(gguf: GGUFModel, nCtx = 512): Promise<ReferenceSession> {
+  /** `llamaCppRounding`: round matmul inputs as llama.cpp's CPU backend does (tests against llama.cpp). */
+  static async load(gguf: GGUFModel, nCtx = 512, llamaCppRounding = false): Promise<ReferenceSession> {
     const archName = mdString(gguf.metadata, 'general.architecture', gguf.name);
     const arch = architecture(archName, gguf.name);
     const model = makeModel(arch, gguf.metadata, gguf.name, (n) => gguf.tensors.get(n)?.info.dims);
@@ -35,7 +36,7 @@ export class ReferenceSession {
       const w = weights.get(n);
       if (w === undefined) throw new EngineError('model_invalid', `tensor ${n} was not loaded`, { tensor: n });
       return w;
-    }, Math.min(nCtx, model.hp.nCtxTrain > 0 ? Math.max(nCtx, 1) : nCtx));
+    }, nCtx, llamaCppRounding);
     return new ReferenceSession(model, exec, nCtx);
   }
 

@@ -4,6 +4,7 @@
 import { EngineError } from '../../core/errors.ts';
 import type { Graph, GraphNode } from '../../graph/graph.ts';
 import { quantTraits } from '../../quant/registry.ts';
+import { roundActivations } from './activation-rounding.ts';
 import { moeGate } from './moe.ts';
 import { rope } from './rope.ts';
 
@@ -35,7 +36,20 @@ export class CpuRefExecutor {
   constructor(
     private readonly weights: (name: string) => WeightData,
     readonly nCtx: number,
+    /** Round matmul inputs as llama.cpp's CPU backend does (see activation-rounding.ts); off = exact math. */
+    private readonly llamaCppRounding = false,
   ) {}
+
+  /** ggml type of the weight a node reads (through reshapes and slices), for activation rounding. */
+  private weightType(g: Graph, id: number): number | undefined {
+    let n = g.nodes[id]!;
+    while (n.spec.op === 'reshape' || n.spec.op === 'slice0') n = g.nodes[n.src[0]!]!;
+    return n.spec.op === 'weight' ? this.weights(n.spec.name).type : undefined;
+  }
+
+  private round(x: Float32Array, k: number, type: number | undefined): Float32Array {
+    return this.llamaCppRounding && type !== undefined ? roundActivations(x, k, type) : x;
+  }
 
   /** Dequantized weight, cached: cpu-ref is for small models and tests. */
   private weight(name: string): Float32Array {
@@ -111,7 +125,7 @@ export class CpuRefExecutor {
         return a.map((v, i) => (v / (1 + Math.exp(-v))) * b[i]!);
       }
       case 'mul_mat':
-        return mulMat(src(0), shp(0), src(1), n.shape[1] === undefined ? 1 : numel(n.shape.slice(1)));
+        return mulMat(src(0), shp(0), this.round(src(1), shp(0)[0]!, this.weightType(g, n.src[0]!)), numel(n.shape.slice(1)));
       case 'reshape':
         return src(0);
       case 'slice0': {
@@ -156,7 +170,7 @@ export class CpuRefExecutor {
         return out;
       }
       case 'moe_experts':
-        return moeExperts(src(0), shp(0), src(1), s.nUsed, [src(2), src(3), src(4)], shp(2), shp(4));
+        return moeExperts(src(0), shp(0), src(1), s.nUsed, [src(2), src(3), src(4)], shp(2), shp(4), (x, k, which) => this.round(x, k, this.weightType(g, n.src[2 + which]!)));
       case 'get_last': {
         const x = src(0);
         const ne0 = n.shape[0]!;
@@ -248,7 +262,16 @@ function mulMat(w: Float32Array, sw: readonly number[], x: Float32Array, n: numb
 }
 
 /** x [n_embd, nt], route [2*nUsed, nt], gate/up [n_embd, n_ff, n_expert], down [n_ff, n_embd, n_expert]. */
-function moeExperts(x: Float32Array, sx: readonly number[], route: Float32Array, nUsed: number, w: [Float32Array, Float32Array, Float32Array], sg: readonly number[], sd: readonly number[]): Float32Array {
+function moeExperts(
+  x: Float32Array,
+  sx: readonly number[],
+  route: Float32Array,
+  nUsed: number,
+  w: [Float32Array, Float32Array, Float32Array],
+  sg: readonly number[],
+  sd: readonly number[],
+  round: (x: Float32Array, k: number, which: 0 | 1 | 2) => Float32Array,
+): Float32Array {
   const [nEmbd, nt] = sx as [number, number];
   const nFf = sg[1]!;
   const [gate, up, down] = w;
@@ -259,10 +282,10 @@ function moeExperts(x: Float32Array, sx: readonly number[], route: Float32Array,
     for (let i = 0; i < nUsed; i++) {
       const e = route[t * 2 * nUsed + i]!;
       const wt = route[t * 2 * nUsed + nUsed + i]!;
-      const g = mulMat(gate.subarray(e * nEmbd * nFf, (e + 1) * nEmbd * nFf), [nEmbd, nFf], xt, 1);
-      const u = mulMat(up.subarray(e * nEmbd * nFf, (e + 1) * nEmbd * nFf), [nEmbd, nFf], xt, 1);
+      const g = mulMat(gate.subarray(e * nEmbd * nFf, (e + 1) * nEmbd * nFf), [nEmbd, nFf], round(xt, nEmbd, 0), 1);
+      const u = mulMat(up.subarray(e * nEmbd * nFf, (e + 1) * nEmbd * nFf), [nEmbd, nFf], round(xt, nEmbd, 1), 1);
       for (let j = 0; j < nFf; j++) h[j] = (g[j]! / (1 + Math.exp(-g[j]!))) * u[j]!;
-      const d = mulMat(down.subarray(e * nFf * sd[1]!, (e + 1) * nFf * sd[1]!), [nFf, nEmbd], h, 1);
+      const d = mulMat(down.subarray(e * nFf * sd[1]!, (e + 1) * nFf * sd[1]!), [nFf, nEmbd], round(h, nFf, 2), 1);
       for (let j = 0; j < nEmbd; j++) out[t * nEmbd + j]! += wt * d[j]!;
     }
   }
