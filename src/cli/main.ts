@@ -4,6 +4,8 @@ import { Command, CommanderError } from 'commander';
 import { isEngineError } from '../core/errors.ts';
 import { registerInspect } from './inspect.ts';
 import { registerMakeModel } from './make-model.ts';
+import { registerChat } from './chat.ts';
+import { registerTokenize } from './tokenize.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('ktweb')
@@ -12,6 +14,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerInspect(program);
   registerMakeModel(program);
+  registerChat(program);
+  registerTokenize(program);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

@@ -59,7 +59,7 @@ describe('architectures × quant mixes: cpu-ref (llama.cpp rounding) vs llama.cp
         const path = join(dir, `${arch}-${mixName.replace(/\W+/g, '_')}.gguf`);
         await makeModel({ arch, preset: 'tiny', seed: 11, ...mix }, await NodeFileSink.create(path), ASSETS);
         const gguf = await openGGUF(await NodeFileSource.open(path));
-        const nVocab = (gguf.metadata.get('tokenizer.ggml.tokens')!.value as { values: unknown[] }).values.length;
+        const nVocab = (gguf.metadata.get('tokenizer.ggml.tokens')!.value as unknown as { values: readonly unknown[] }).values.length;
         const bos = mdNumber(gguf.metadata, 'tokenizer.ggml.bos_token_id', path, 1);
         const session = await ReferenceSession.load(gguf, 64, true);
         await gguf.close();
