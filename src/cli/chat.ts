@@ -7,7 +7,7 @@ import { generate, type GenerationStats } from '../runtime/generate.ts';
 import { ReferenceSession } from '../runtime/reference-session.ts';
 import { Sampler, DEFAULT_SAMPLER } from '../runtime/sampler.ts';
 import { renderChat, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
-import { loadTokenizer } from './load-text-model.ts';
+import { loadConfig, loadGenerationConfig, loadTokenizer } from './load-text-model.ts';
 import { openModelFile } from './open-model.ts';
 
 interface ChatOptions {
@@ -16,9 +16,9 @@ interface ChatOptions {
   rules?: string;
   prompt?: string;
   maxNewTokens: string;
-  temperature: string;
-  topK: string;
-  topP: string;
+  temperature?: string;
+  topK?: string;
+  topP?: string;
   minP: string;
   repeatPenalty: string;
   seed: string;
@@ -54,9 +54,9 @@ export function registerChat(program: Command): void {
     .option('--rules <file>', 'placement rules (the hybrid runtime; the reference engine runs all on the CPU)')
     .option('--prompt <text>', 'answer this one message and exit')
     .option('--max-new-tokens <n>', 'tokens to generate per answer', '256')
-    .option('--temperature <t>', '0 = greedy', '0')
-    .option('--top-k <n>', '0 = off', String(DEFAULT_SAMPLER.topK))
-    .option('--top-p <p>', '1 = off', String(DEFAULT_SAMPLER.topP))
+    .option('--temperature <t>', '0 = greedy (default: generation_config.json of --model-path, else 0)')
+    .option('--top-k <n>', `0 = off (default: generation_config.json, else ${DEFAULT_SAMPLER.topK})`)
+    .option('--top-p <p>', `1 = off (default: generation_config.json, else ${DEFAULT_SAMPLER.topP})`)
     .option('--min-p <p>', '0 = off', String(DEFAULT_SAMPLER.minP))
     .option('--repeat-penalty <r>', '1 = off', '1')
     .option('--seed <n>', 'sampling seed', '0')
@@ -71,12 +71,14 @@ export function registerChat(program: Command): void {
       if (o.device === 'gpu') throw new EngineError('bad_argument', '--device gpu needs the WebGPU backend, which is not built yet; use --device cpu');
       const gguf = await openModelFile(o.ggufPath);
       const { tokenizer, chatTemplate } = await loadTokenizer(gguf, o.modelPath);
-      const session = await ReferenceSession.load(gguf, num('ctx', o.ctx, 8));
+      const metadata = await loadConfig(gguf, o.modelPath);
+      const gen = await loadGenerationConfig(o.modelPath);
+      const session = await ReferenceSession.load(gguf, num('ctx', o.ctx, 8), false, metadata);
       await gguf.close();
       const sampler = new Sampler({
-        temperature: num('temperature', o.temperature, 0),
-        topK: num('top-k', o.topK, 0),
-        topP: num('top-p', o.topP, 0),
+        temperature: o.temperature !== undefined ? num('temperature', o.temperature, 0) : (gen.temperature ?? 0),
+        topK: o.topK !== undefined ? num('top-k', o.topK, 0) : (gen.topK ?? DEFAULT_SAMPLER.topK),
+        topP: o.topP !== undefined ? num('top-p', o.topP, 0) : (gen.topP ?? DEFAULT_SAMPLER.topP),
         minP: num('min-p', o.minP, 0),
         repeatPenalty: num('repeat-penalty', o.repeatPenalty, 0),
         repeatLastN: 64,

@@ -3,7 +3,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError } from '../core/errors.ts';
+import type { Metadata } from '../gguf/metadata.ts';
 import type { GGUFModel } from '../gguf/model.ts';
+import { mergeHfConfig } from '../models/hf-config.ts';
 import { fromGGUFMetadata, fromTokenizerJson, selectChatTemplate, chatTemplateFromGGUF, type Tokenizer } from '../tokenizer/index.ts';
 
 async function readJson(path: string): Promise<unknown> {
@@ -18,6 +20,30 @@ async function readJson(path: string): Promise<unknown> {
   } catch (e) {
     throw new EngineError('bad_argument', `${path} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`, { file: path });
   }
+}
+
+/** GGUF metadata completed by DIR/config.json (typed error when they disagree); the GGUF's own without one. */
+export async function loadConfig(gguf: GGUFModel, modelPath: string | undefined): Promise<Metadata> {
+  if (modelPath === undefined) return gguf.metadata;
+  const path = join(modelPath, 'config.json');
+  const config = await readJson(path);
+  return config === undefined ? gguf.metadata : mergeHfConfig(gguf.metadata, config, path, gguf.name);
+}
+
+export interface GenerationDefaults {
+  readonly temperature?: number;
+  readonly topP?: number;
+  readonly topK?: number;
+}
+
+/** Sampling defaults of DIR/generation_config.json (sampling only when do_sample is not false). */
+export async function loadGenerationConfig(modelPath: string | undefined): Promise<GenerationDefaults> {
+  if (modelPath === undefined) return {};
+  const path = join(modelPath, 'generation_config.json');
+  const g = (await readJson(path)) as Record<string, unknown> | undefined;
+  if (g === undefined || g['do_sample'] === false) return {};
+  const n = (k: string): number | undefined => (typeof g[k] === 'number' ? g[k] : undefined);
+  return { temperature: n('temperature'), topP: n('top_p'), topK: n('top_k') };
 }
 
 export interface TextModelParts {

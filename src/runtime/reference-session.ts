@@ -2,7 +2,7 @@
 // appends tokens and returns logits. The oracle the hybrid engine is compared against.
 import { CpuRefExecutor, type WeightData } from '../backends/cpu-ref/executor.ts';
 import { EngineError } from '../core/errors.ts';
-import { mdString } from '../gguf/metadata.ts';
+import { mdString, type Metadata } from '../gguf/metadata.ts';
 import type { GGUFModel } from '../gguf/model.ts';
 import type { Graph } from '../graph/graph.ts';
 import type { Model } from '../models/model.ts';
@@ -20,10 +20,11 @@ export class ReferenceSession {
   ) {}
 
   /** `llamaCppRounding`: round matmul inputs as llama.cpp's CPU backend does (tests against llama.cpp). */
-  static async load(gguf: GGUFModel, nCtx = 512, llamaCppRounding = false): Promise<ReferenceSession> {
-    const archName = mdString(gguf.metadata, 'general.architecture', gguf.name);
+  /** `metadata`: the GGUF's metadata completed by an HF config (models/hf-config.ts); default the GGUF's own. */
+  static async load(gguf: GGUFModel, nCtx = 512, llamaCppRounding = false, metadata: Metadata = gguf.metadata): Promise<ReferenceSession> {
+    const archName = mdString(metadata, 'general.architecture', gguf.name);
     const arch = architecture(archName, gguf.name);
-    const model = makeModel(arch, gguf.metadata, gguf.name, (n) => gguf.tensors.get(n)?.info.dims);
+    const model = makeModel(arch, metadata, gguf.name, (n) => gguf.tensors.get(n)?.info.dims);
     // Build once to learn which tensors the graph uses, then read exactly those.
     const probe = model.build({ nTokens: 1, allLogits: false });
     const weights = new Map<string, WeightData>();
