@@ -4,7 +4,8 @@ import { writeGGUF, type GGUFToWrite } from '../../src/gguf/writer.ts';
 import { GGUFValueType, type GGUFEntry } from '../../src/gguf/types.ts';
 import { MemorySink } from '../../src/storage/memory-source.ts';
 
-export const SHARED = new URL('../../../shared/data/', import.meta.url).pathname;
+// A copy of ../shared/data (origins and licenses in data/shared/SOURCES.md), so tests run from any checkout.
+export const SHARED = new URL('../data/shared/', import.meta.url).pathname;
 
 export function randomBytes(n: number, seed: number): Uint8Array {
   let s = seed >>> 0 || 1;

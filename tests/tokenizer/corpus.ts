@@ -174,30 +174,12 @@ let llamaUnicodeMismatch: Set<number> | undefined;
  */
 export function unicodeMismatches(): Set<number> {
   if (llamaUnicodeMismatch !== undefined) return llamaUnicodeMismatch;
-  const path = fileURLToPath(new URL('../../node_modules/node-llama-cpp/llama/llama.cpp/src/unicode-data.cpp', import.meta.url));
-  const src = readFileSync(path, 'utf8');
-  const body = src.slice(src.indexOf('unicode_ranges_flags = {'), src.indexOf('};', src.indexOf('unicode_ranges_flags = {')));
-  const ranges = [...body.matchAll(/\{0x([0-9A-F]+), 0x([0-9A-F]+)\}/g)].map((m) => [parseInt(m[1]!, 16), parseInt(m[2]!, 16)] as const);
-  const cats: [string, number, RegExp][] = [
-    ['N', 2, /\p{N}/u],
-    ['L', 4, /\p{L}/u],
-    ['Z', 8, /\p{Z}/u],
-    ['M', 16, /\p{M}/u],
-    ['P', 32, /\p{P}/u],
-    ['S', 64, /\p{S}/u],
-    ['C', 128, /\p{C}/u],
-  ];
+  // Derived once from node-llama-cpp's bundled llama.cpp/src/unicode-data.cpp (that source tree exists only
+  // after a local build, not on a clean `npm ci`): inclusive code point ranges.
+  const path = fileURLToPath(new URL('../data/llama-cpp-unicode15-mismatch.json', import.meta.url));
+  const { ranges } = JSON.parse(readFileSync(path, 'utf8')) as { ranges: [number, number][] };
   const out = new Set<number>();
-  for (let r = 0; r + 1 < ranges.length; r++) {
-    const flags = ranges[r]![1];
-    const llama = flags & 1 ? 'Cn' : (cats.find(([, bit]) => flags & bit)?.[0] ?? '?');
-    for (let c = ranges[r]![0]; c < ranges[r + 1]![0]; c++) {
-      if (c >= 0xd800 && c <= 0xdfff) continue;
-      const s = String.fromCodePoint(c);
-      const js = /\p{Cn}/u.test(s) ? 'Cn' : (cats.find(([, , re]) => re.test(s))?.[0] ?? '?');
-      if (js !== llama) out.add(c);
-    }
-  }
+  for (const [a, b] of ranges) for (let c = a; c <= b; c++) out.add(c);
   llamaUnicodeMismatch = out;
   return out;
 }
