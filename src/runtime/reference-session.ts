@@ -63,7 +63,7 @@ export class ReferenceSession {
       this.graphs.set(key, g);
     }
     const positions = Int32Array.from(tokens, (_, i) => this.nPast + i);
-    const out = this.exec.run(g, { tokens: Int32Array.from(tokens), positions });
+    const out = this.exec.runSync(g, { tokens: Int32Array.from(tokens), positions });
     this.nPast += tokens.length;
     return out;
   }

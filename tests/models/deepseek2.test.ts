@@ -115,7 +115,7 @@ async function routerMargins(gguf: GGUFModel, tokens: number[]): Promise<number[
   }
   const exec = new CpuRefExecutor((n) => weights.get(n)!, 64);
   const inputs = { tokens: Int32Array.from(tokens), positions: Int32Array.from(tokens, (_, i) => i) };
-  const upTo = (id: number): Float32Array => exec.run({ nodes: g.nodes.slice(0, id + 1), output: id, nTokens: tokens.length }, inputs) as Float32Array;
+  const upTo = (id: number): Float32Array => exec.runSync({ nodes: g.nodes.slice(0, id + 1), output: id, nTokens: tokens.length }, inputs);
   const margins = tokens.map(() => Infinity);
   for (const gate of g.nodes) {
     if (gate.spec.op !== 'moe_gate') continue;

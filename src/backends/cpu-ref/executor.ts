@@ -2,22 +2,14 @@
 // accumulating dot products in float64. Slow and exact: the oracle for the WebGPU and WASM backends.
 // Holds the KV cache ([dk, n_kv_head, ctx] K and [dv, n_kv_head, ctx] V per layer) between calls.
 import { EngineError } from '../../core/errors.ts';
+import type { GraphExecutor, RunInputs, WeightData } from '../../graph/executor.ts';
 import type { Graph, GraphNode } from '../../graph/graph.ts';
 import { quantTraits } from '../../quant/registry.ts';
 import { roundActivations } from './activation-rounding.ts';
 import { moeGate } from './moe.ts';
 import { rope } from './rope.ts';
 
-export interface WeightData {
-  readonly type: number;
-  readonly dims: readonly number[];
-  readonly bytes: Uint8Array;
-}
-
-export interface RunInputs {
-  readonly tokens: Int32Array;
-  readonly positions: Int32Array;
-}
+export type { WeightData, RunInputs } from '../../graph/executor.ts';
 
 interface LayerCache {
   k: Float32Array;
@@ -29,7 +21,7 @@ interface LayerCache {
 
 const numel = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
-export class CpuRefExecutor {
+export class CpuRefExecutor implements GraphExecutor {
   private readonly f32 = new Map<string, Float32Array>();
   private readonly kv = new Map<number, LayerCache>();
 
@@ -68,7 +60,12 @@ export class CpuRefExecutor {
     this.kv.clear();
   }
 
-  run(g: Graph, inputs: RunInputs): Float32Array {
+  run(g: Graph, inputs: RunInputs): Promise<Float32Array> {
+    return Promise.resolve(this.runSync(g, inputs));
+  }
+
+  /** Synchronous run: cpu-ref needs no device round trip. */
+  runSync(g: Graph, inputs: RunInputs): Float32Array {
     const vals: (Float32Array | Int32Array | undefined)[] = [];
     const lastUse = new Int32Array(g.nodes.length).fill(-1);
     g.nodes.forEach((n) => n.src.forEach((s) => (lastUse[s] = n.id)));

@@ -1,0 +1,23 @@
+// What every backend implements to run a Graph: weights by GGUF name (raw GGUF block bytes), per-call inputs,
+// and a KV cache that lives between calls. cpu-ref is the reference; WebGPU and WASM must agree with it.
+import type { Graph } from './graph.ts';
+
+export interface WeightData {
+  readonly type: number;
+  /** ggml order, dims[0] contiguous. */
+  readonly dims: readonly number[];
+  /** The tensor's bytes exactly as stored in the GGUF (quant blocks, not dequantized). */
+  readonly bytes: Uint8Array;
+}
+
+export interface RunInputs {
+  readonly tokens: Int32Array;
+  readonly positions: Int32Array;
+}
+
+export interface GraphExecutor {
+  /** Executes the graph; resolves to the output node's values (f32, ggml order). */
+  run(g: Graph, inputs: RunInputs): Promise<Float32Array>;
+  /** Forgets the KV cache (a new sequence). */
+  resetCache(): void;
+}
