@@ -45,6 +45,7 @@ export type NodeSpec =
   | { op: 'scale'; s: number }
   | { op: 'sigmoid' }
   | { op: 'mul_mat' } // src: [w [k, m], x [k, n]] → [m, n]
+  | { op: 'mul_mat_heads' } // src: [w [k, m, H], x [k, H, n]] → [m, H, n]: W_h · x_h per head (MLA k_b/v_b)
   | { op: 'swiglu' } // src: [gate, up] → silu(gate) * up
   | { op: 'reshape' }
   | { op: 'slice0'; start: number } // columns [start, start + shape[0]) of dim 0
@@ -160,6 +161,14 @@ export class GraphBuilder {
     const sx = this.shape(x);
     if (sw.length !== 2 || sw[0] !== sx[0]) throw bad(this.module, `mul_mat: weight [${sw.join(', ')}] does not fit input [${sx.join(', ')}]`);
     return this.add({ op: 'mul_mat' }, [w, x], [sw[1]!, ...sx.slice(1)]);
+  }
+
+  /** Per-head product: w [k, m, H] (one [k, m] matrix per head), x [k, H, n] → [m, H, n]. */
+  mulMatHeads(w: number, x: number): number {
+    const sw = this.shape(w);
+    const sx = this.shape(x);
+    if (sw.length !== 3 || sx.length !== 3 || sw[0] !== sx[0] || sw[2] !== sx[1]) throw bad(this.module, `mul_mat_heads: weight [${sw.join(', ')}] does not fit input [${sx.join(', ')}]`);
+    return this.add({ op: 'mul_mat_heads' }, [w, x], [sw[1]!, sx[1]!, sx[2]!]);
   }
 
   swiglu(gate: number, up: number): number {

@@ -80,6 +80,12 @@ export function conformanceCases(): ConformanceCase[] {
       const out = b.g.mulMat(b.w('w', type, [k, m], 0.5), b.w('x', GGMLType.F32, [k, n]));
       cases.push(b.done(`mul_mat ${ggmlTypeName(type)} k=${k} m=${m} n=${n}`, 'mul_mat', out, MUL_MAT_NMSE));
     }
+    if (bs <= 64) {
+      // MLA's absorbed k_b/v_b: one [k, m] matrix per head (k is qk_nope = 128 or kv_lora = 512 in DeepSeek).
+      const h = new CaseBuilder(3);
+      const out = h.g.mulMatHeads(h.w('w', type, [bs * 2, 24, 4], 0.5), h.w('x', GGMLType.F32, [bs * 2, 4, 3]));
+      cases.push(h.done(`mul_mat_heads ${ggmlTypeName(type)}`, 'mul_mat_heads', out, MUL_MAT_NMSE));
+    }
     const b = new CaseBuilder(4);
     const ids = b.g.input('tokens');
     const out = b.g.getRows(b.w('emb', type, [bs * 2, 8]), ids);

@@ -8,7 +8,7 @@ describe('conformance registry', () => {
   const cases = conformanceCases();
   it('covers every op the models emit', () => {
     const ops = new Set(cases.map((c) => c.op));
-    for (const op of ['mul_mat', 'get_rows', 'rms_norm', 'mul', 'add', 'swiglu', 'sigmoid', 'rope', 'attn', 'moe_gate', 'moe_experts', 'concat0']) expect(ops.has(op), op).toBe(true);
+    for (const op of ['mul_mat', 'mul_mat_heads', 'get_rows', 'rms_norm', 'mul', 'add', 'swiglu', 'sigmoid', 'rope', 'attn', 'moe_gate', 'moe_experts', 'concat0']) expect(ops.has(op), op).toBe(true);
   });
   it('cpu-ref runs every case to finite values; a 1% perturbation exceeds the budget', () => {
     for (const c of cases) {

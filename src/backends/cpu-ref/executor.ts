@@ -123,6 +123,18 @@ export class CpuRefExecutor implements GraphExecutor {
       }
       case 'mul_mat':
         return mulMat(src(0), shp(0), this.round(src(1), shp(0)[0]!, this.weightType(g, n.src[0]!)), numel(n.shape.slice(1)));
+      case 'mul_mat_heads': {
+        const [k, m, nh] = shp(0) as [number, number, number];
+        const nt = n.shape[2]!;
+        const w = src(0);
+        const x = this.round(src(1), k, this.weightType(g, n.src[0]!));
+        const out = new Float32Array(m * nh * nt);
+        for (let h = 0; h < nh; h++) {
+          const wh = w.subarray(h * k * m, (h + 1) * k * m);
+          for (let t = 0; t < nt; t++) out.set(mulMat(wh, [k, m], x.subarray((t * nh + h) * k, (t * nh + h + 1) * k), 1), (t * nh + h) * m);
+        }
+        return out;
+      }
       case 'reshape':
         return src(0);
       case 'slice0': {

@@ -22,24 +22,6 @@ export interface MlaParams {
   readonly kqScale: number;
 }
 
-/**
- * Per-head product with a [d0, d1, nHead] weight: W_h · x_h for each head, x [d0, nHead, nt] → [d1, nHead, nt].
- * The op set has no batched mul_mat, so each head's weight is cut out of the flattened tensor (its slices are
- * contiguous in the file) and the head outputs are concatenated back in head order.
- */
-function perHead(g: GraphBuilder, w: number, x: number, d0: number, d1: number, nHead: number): number {
-  const nt = g.nTokens;
-  const wFlat = g.reshape(w, [d0 * d1 * nHead, 1]);
-  const xFlat = g.reshape(x, [d0 * nHead, nt]);
-  let out = -1;
-  for (let h = 0; h < nHead; h++) {
-    const wh = g.reshape(g.slice0(wFlat, h * d0 * d1, d0 * d1), [d0, d1]);
-    const yh = g.mulMat(wh, g.slice0(xFlat, h * d0, d0)); // [d1, nt]
-    out = h === 0 ? yh : g.concat0(out, yh);
-  }
-  return g.reshape(out, [d1, nHead, nt]);
-}
-
 /** x [n_embd, nt] (normed) → [n_embd, nt]. */
 export function mla(g: GraphBuilder, p: MlaParams, il: number, x: number, pos: number): number {
   const b = `blk.${il}`;
@@ -76,10 +58,10 @@ export function mla(g: GraphBuilder, p: MlaParams, il: number, x: number, pos: n
     // Absorbed: q_nope·(W_kb,h · c) = (W_kb,h^T q_nope)·c, and the output is W_vb,h applied to the attended latent.
     const wkb = g.scope(`${m}.kv_b_proj`, () => g.weight(`${b}.attn_k_b.weight`, [qkNope, kvl, nHead]));
     const wvb = g.scope(`${m}.kv_b_proj`, () => g.weight(`${b}.attn_v_b.weight`, [kvl, vHead, nHead]));
-    const qAbs = g.scope(`${m}.kv_b_proj`, () => perHead(g, wkb, qNope, qkNope, kvl, nHead)); // [kvl, n_head, nt]
+    const qAbs = g.scope(`${m}.kv_b_proj`, () => g.mulMatHeads(wkb, qNope)); // [kvl, n_head, nt]
     const c = g.reshape(kvC, [kvl, 1, nt]);
     const lat = g.attn(g.concat0(qAbs, qPe), g.concat0(c, kPe), c, pos, il, p.kqScale); // [kvl, n_head, nt]
-    return g.reshape(g.scope(`${m}.kv_b_proj`, () => perHead(g, wvb, lat, kvl, vHead, nHead)), [nHead * vHead, nt]);
+    return g.reshape(g.scope(`${m}.kv_b_proj`, () => g.mulMatHeads(wvb, lat)), [nHead * vHead, nt]);
   });
   return g.scope(`${m}.o_proj`, () => g.mulMat(g.weight(`${b}.attn_output.weight`, [nHead * vHead, nEmbd]), a));
 }
