@@ -67,7 +67,9 @@ describe('architectures × quant mixes: cpu-ref (llama.cpp rounding) vs llama.cp
         try {
           const p = prompt(nVocab, bos, 10);
           const theirs = await llamaDistributions(oracle, p);
-          const d = compareDistributions(session.eval(p, true), nVocab, theirs, 1e-3);
+          // Greedy must agree wherever llama.cpp's top-2 probability gap exceeds what the budget's logp error can
+          // close: ~1e-3 for F32, ~2e-2 when single positions may move by up to 0.1 in logp.
+          const d = compareDistributions(session.eval(p, true), nVocab, theirs, budget === TIGHT ? 1e-3 : 2e-2);
           expect(d.maxTopLogpDiff, `${arch} ${mixName} prompt ${p.join(',')}: ${JSON.stringify(d)}`).toBeLessThan(budget);
           expect(d.maxKL).toBeLessThan(budget === TIGHT ? 1e-5 : 2e-3);
           expect(d.greedyMismatches).toEqual([]);
