@@ -1,6 +1,6 @@
 // `ktweb chat`: generation on the reference engine (cpu-ref). With --prompt: one answer, streamed; without:
 // an interactive conversation. Ctrl-C stops the current answer; Ctrl-C at the prompt (or Ctrl-D) leaves.
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { EngineError } from '../core/errors.ts';
 import { generate, type GenerationStats } from '../runtime/generate.ts';
@@ -120,21 +120,18 @@ export function registerChat(program: Command): void {
           await answer([{ role: 'user', content: o.prompt }]);
           return;
         }
-        const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
+        const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY, prompt: '> ' });
         rl.on('SIGINT', onSigint);
         const history: ChatMessage[] = [];
-        for (;;) {
-          let line: string;
-          try {
-            line = await rl.question('> ');
-          } catch {
-            break; // stdin closed (Ctrl-D)
+        rl.prompt();
+        // The async iterator ends when stdin closes (Ctrl-D, end of a pipe); lines typed meanwhile are queued.
+        for await (const line of rl) {
+          if (line.trim() !== '') {
+            history.push({ role: 'user', content: line });
+            history.push({ role: 'assistant', content: await answer(history) });
           }
-          if (line.trim() === '') continue;
-          history.push({ role: 'user', content: line });
-          history.push({ role: 'assistant', content: await answer(history) });
+          rl.prompt();
         }
-        rl.close();
       } finally {
         process.off('SIGINT', onSigint);
       }
