@@ -101,6 +101,16 @@ export class GraphBuilder {
     }
   }
 
+  /** The HF module path nodes are attributed to now. */
+  get modulePath(): string {
+    return this.module;
+  }
+
+  /** scope() relative to the current module: sub('gate_proj', f) inside model.layers.3.mlp. */
+  sub<T>(name: string, f: () => T): T {
+    return this.scope(`${this.module}.${name}`, f);
+  }
+
   shape(id: number): Shape {
     return this.nodes[id]!.shape;
   }

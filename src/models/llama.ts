@@ -34,6 +34,7 @@ export const llama: Architecture<LlamaHParams> = {
               gate: { nExpert: hp.nExpert, nUsed: hp.nExpertUsed, func: 'softmax', norm: true, scale: 1, nGroup: 1, topkGroup: 1, groupScore: 'max' },
               nFfExp: hp.nFfExp,
               selectionBias: false,
+              block: 'block_sparse_moe',
             })
           : g.scope(`model.layers.${il}.mlp`, () => ffnSwiglu(g, n, p, '', hp.nEmbd, hp.nFf));
       x = g.addT(f, r);

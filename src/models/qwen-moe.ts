@@ -17,11 +17,10 @@ export interface QwenMoeHParams extends CommonHParams {
 
 function sharedExpert(g: GraphBuilder, il: number, x: number, hp: QwenMoeHParams): number {
   const p = `blk.${il}`;
-  return g.scope(`model.layers.${il}.mlp.shared_expert`, () => {
-    const y = ffnSwiglu(g, x, p, '_shexp', hp.nEmbd, hp.nFfShexp);
+  const y = g.scope(`model.layers.${il}.mlp.shared_expert`, () => ffnSwiglu(g, x, p, '_shexp', hp.nEmbd, hp.nFfShexp));
+  return g.scope(`model.layers.${il}.mlp.shared_expert_gate`, () => {
     // ffn_gate_inp_shexp is [n_embd] in llama.cpp's GGUFs: one logit per token.
-    const name = `${p}.ffn_gate_inp_shexp.weight`;
-    const w = g.weight(name);
+    const w = g.weight(`${p}.ffn_gate_inp_shexp.weight`);
     const gate = g.sigmoid(g.mulMat(g.reshape(w, [hp.nEmbd, 1]), x)); // [1, nt]
     return g.mul(y, g.reshape(gate, [1, g.nTokens]));
   });

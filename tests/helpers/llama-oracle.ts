@@ -56,6 +56,8 @@ export interface DistributionDiff {
   /** Positions where the argmax differs although llama.cpp's top-2 margin exceeded `margin`. */
   readonly greedyMismatches: number[];
   readonly positions: number;
+  /** Per position: max top-5 |dlogp| and KL. */
+  readonly perPosition: readonly { readonly topLogpDiff: number; readonly kl: number }[];
 }
 
 export function logSoftmax(logits: Float32Array): Float64Array {
@@ -72,17 +74,21 @@ export function compareDistributions(ours: Float32Array, nVocab: number, theirs:
   let maxKL = 0;
   let maxTop = 0;
   const mismatches: number[] = [];
+  const perPosition: { topLogpDiff: number; kl: number }[] = [];
   theirs.forEach((p, pos) => {
     const lp = logSoftmax(ours.subarray(pos * nVocab, (pos + 1) * nVocab));
     let kl = 0;
     for (const [tok, q] of p) if (q > 0) kl += q * (Math.log(q) - lp[tok]!);
     maxKL = Math.max(maxKL, kl);
     const top = [...p.entries()].slice(0, 5);
-    for (const [tok, q] of top) if (q > 1e-6) maxTop = Math.max(maxTop, Math.abs(Math.log(q) - lp[tok]!));
+    let posTop = 0;
+    for (const [tok, q] of top) if (q > 1e-6) posTop = Math.max(posTop, Math.abs(Math.log(q) - lp[tok]!));
+    maxTop = Math.max(maxTop, posTop);
+    perPosition.push({ topLogpDiff: posTop, kl });
     let best = 0;
     for (let i = 1; i < nVocab; i++) if (lp[i]! > lp[best]!) best = i;
     const [t0, t1] = top;
     if (t0 !== undefined && best !== t0[0] && t0[1] - (t1?.[1] ?? 0) > margin) mismatches.push(pos);
   });
-  return { maxKL, maxTopLogpDiff: maxTop, greedyMismatches: mismatches, positions: theirs.length };
+  return { maxKL, maxTopLogpDiff: maxTop, greedyMismatches: mismatches, positions: theirs.length, perPosition };
 }

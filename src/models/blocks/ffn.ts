@@ -1,11 +1,13 @@
 // Feed-forward blocks: the dense SwiGLU MLP and the routed-experts MoE (with optional shared experts).
 import type { GraphBuilder, MoeGateParams } from '../../graph/graph.ts';
 
-/** SwiGLU MLP over `prefix` ffn_{gate,up,down}{suffix}: x [n_embd, nt] → [n_embd, nt]. */
+/** SwiGLU MLP over `prefix` ffn_{gate,up,down}{suffix} (HF gate_proj/up_proj/down_proj under the current
+ *  module): x [n_embd, nt] → [n_embd, nt]. */
 export function ffnSwiglu(g: GraphBuilder, x: number, prefix: string, suffix: string, nEmbd: number, nFf: number): number {
-  const gate = g.mulMat(g.weight(`${prefix}.ffn_gate${suffix}.weight`, [nEmbd, nFf]), x);
-  const up = g.mulMat(g.weight(`${prefix}.ffn_up${suffix}.weight`, [nEmbd, nFf]), x);
-  return g.mulMat(g.weight(`${prefix}.ffn_down${suffix}.weight`, [nFf, nEmbd]), g.swiglu(gate, up));
+  const gate = g.sub('gate_proj', () => g.mulMat(g.weight(`${prefix}.ffn_gate${suffix}.weight`, [nEmbd, nFf]), x));
+  const up = g.sub('up_proj', () => g.mulMat(g.weight(`${prefix}.ffn_up${suffix}.weight`, [nEmbd, nFf]), x));
+  const h = g.swiglu(gate, up); // belongs to the MLP itself (HF act_fn(gate) * up)
+  return g.sub('down_proj', () => g.mulMat(g.weight(`${prefix}.ffn_down${suffix}.weight`, [nFf, nEmbd]), h));
 }
 
 export interface MoeOptions {
@@ -13,17 +15,20 @@ export interface MoeOptions {
   readonly nFfExp: number;
   /** blk.N.exp_probs_b.bias: added to the scores for selection only (DeepSeek V3). */
   readonly selectionBias: boolean;
+  /** HF name of the MoE block: `mlp` (DeepSeek, Qwen) or `block_sparse_moe` (Mixtral). */
+  readonly block?: string;
 }
 
 /** Router + routed experts (HF: mlp.gate, mlp.experts): x [n_embd, nt] → [n_embd, nt]. */
 export function moe(g: GraphBuilder, il: number, x: number, nEmbd: number, o: MoeOptions): number {
   const p = `blk.${il}`;
   const { nExpert, nUsed } = o.gate;
-  const route = g.scope(`model.layers.${il}.mlp.gate`, () => {
+  const blk = `model.layers.${il}.${o.block ?? 'mlp'}`;
+  const route = g.scope(`${blk}.gate`, () => {
     const logits = g.mulMat(g.weight(`${p}.ffn_gate_inp.weight`, [nEmbd, nExpert]), x);
     return g.moeGate(logits, o.gate, o.selectionBias ? g.weight(`${p}.exp_probs_b.bias`, [nExpert]) : undefined);
   });
-  return g.scope(`model.layers.${il}.mlp.experts`, () =>
+  return g.scope(`${blk}.experts`, () =>
     g.moeExperts(
       x,
       route,
