@@ -6,6 +6,7 @@ import { registerInspect } from './inspect.ts';
 import { registerMakeModel } from './make-model.ts';
 import { registerChat } from './chat.ts';
 import { registerTokenize } from './tokenize.ts';
+import { registerPlan } from './plan.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('ktweb')
@@ -16,6 +17,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerMakeModel(program);
   registerChat(program);
   registerTokenize(program);
+  registerPlan(program);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

@@ -8,7 +8,9 @@ export type ErrorCode =
   | 'unsupported_quant' // a ggml type id we cannot compute on (or do not know)
   | 'bad_argument' // CLI / API argument that is wrong
   | 'io' // the file system or a Blob refused a read or write
-  | 'model_invalid'; // a GGUF that parses but does not describe a model we can build
+  | 'model_invalid' // a GGUF that parses but does not describe a model we can build
+  | 'rule_invalid' // a placement rule file that is wrong (file:line in the message)
+  | 'out_of_memory'; // a plan that does not fit the devices at hand
 
 export interface ErrorDetails {
   readonly file?: string;

@@ -24,8 +24,8 @@ export function attention(g: GraphBuilder, hp: CommonHParams, il: number, x: num
   const v = g.scope(`model.layers.${il}.self_attn.v_proj`, () => g.reshape(proj(g, x, `${p}.attn_v`, nHeadKv * dv, nEmbd, o.bias), [dv, nHeadKv, nt]));
   return g.scope(`model.layers.${il}.self_attn`, () => {
     if (o.qkNorm) {
-      q = rmsNormW(g, q, `${p}.attn_q_norm.weight`, hp.eps, dk);
-      k = rmsNormW(g, k, `${p}.attn_k_norm.weight`, hp.eps, dk);
+      q = g.sub('q_norm', () => rmsNormW(g, q, `${p}.attn_q_norm.weight`, hp.eps, dk));
+      k = g.sub('k_norm', () => rmsNormW(g, k, `${p}.attn_k_norm.weight`, hp.eps, dk));
     }
     q = g.rope(q, pos, hp.rope);
     k = g.rope(k, pos, hp.rope);
