@@ -11,10 +11,10 @@ const layers = {
   backends: ['core', 'quant', 'graph'],
   storage: ['core'],
   runtime: ['core', 'gguf', 'quant', 'graph', 'models', 'placement', 'backends', 'tokenizer', 'storage'],
-  api: ['core', 'runtime', 'gguf', 'tokenizer'],
+  api: ['core', 'runtime', 'gguf', 'tokenizer', 'models', 'placement', 'storage'],
   cli: ['core', 'api', 'storage', 'gguf', 'quant', 'models', 'placement', 'runtime', 'tokenizer', 'backends'],
   app: ['core', 'api', 'storage'],
-  workers: ['core', 'api', 'storage', 'runtime', 'backends'],
+  workers: ['core', 'api', 'storage', 'runtime', 'backends', 'gguf', 'quant', 'graph'],
 };
 
 const forbidden = Object.entries(layers).map(([layer, allowed]) => ({

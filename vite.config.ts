@@ -12,5 +12,9 @@ export default defineConfig({
   preview: { headers: isolation },
   worker: { format: 'es' },
   assetsInclude: ['**/*.wgsl', '**/*.gguf'],
-  build: { target: 'es2022', outDir: 'dist' },
+  build: {
+    target: 'es2022',
+    outDir: 'dist',
+    rollupOptions: { input: { chat: 'index.html', inspect: 'inspect.html' } },
+  },
 });

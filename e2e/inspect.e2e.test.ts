@@ -14,7 +14,7 @@ afterAll(async () => {
 describe('inspector page in Chromium', () => {
   it('is cross-origin isolated and shows the tensors of a picked GGUF', async () => {
     const page = await env.context.newPage();
-    await page.goto(env.baseURL);
+    await page.goto(`${env.baseURL}/inspect.html`);
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     await page.setInputFiles('#file', join('models', 'stories260K.gguf'));
     await page.waitForSelector('#summary:not([hidden])');
@@ -26,7 +26,7 @@ describe('inspector page in Chromium', () => {
 
   it('shows a one-line typed error for a file that is not GGUF', async () => {
     const page = await env.context.newPage();
-    await page.goto(env.baseURL);
+    await page.goto(`${env.baseURL}/inspect.html`);
     await page.setInputFiles('#file', { name: 'notes.gguf', mimeType: 'application/octet-stream', buffer: Buffer.from('hello, this is not a model file at all') });
     await page.waitForSelector('#status.error');
     expect(await page.locator('#status').innerText()).toMatch(/^error \[gguf_invalid\] not a GGUF file/);

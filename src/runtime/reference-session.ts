@@ -21,17 +21,21 @@ export class ReferenceSession {
 
   /** `llamaCppRounding`: round matmul inputs as llama.cpp's CPU backend does (tests against llama.cpp). */
   /** `metadata`: the GGUF's metadata completed by an HF config (models/hf-config.ts); default the GGUF's own. */
-  static async load(gguf: GGUFModel, nCtx = 512, llamaCppRounding = false, metadata: Metadata = gguf.metadata): Promise<ReferenceSession> {
+  static async load(gguf: GGUFModel, nCtx = 512, llamaCppRounding = false, metadata: Metadata = gguf.metadata, onProgress?: (done: number, total: number) => void): Promise<ReferenceSession> {
     const archName = mdString(metadata, 'general.architecture', gguf.name);
     const arch = architecture(archName, gguf.name);
     const model = makeModel(arch, metadata, gguf.name, (n) => gguf.tensors.get(n)?.info.dims);
     // Build once to learn which tensors the graph uses, then read exactly those.
     const probe = model.build({ nTokens: 1, allLogits: false });
     const weights = new Map<string, WeightData>();
-    for (const node of probe.nodes) {
-      if (node.spec.op !== 'weight' || weights.has(node.spec.name)) continue;
-      const { info } = gguf.tensor(node.spec.name);
-      weights.set(node.spec.name, { type: info.type, dims: info.dims, bytes: await gguf.readTensor(info.name) });
+    const names = [...new Set(probe.nodes.flatMap((n) => (n.spec.op === 'weight' ? [n.spec.name] : [])))];
+    const total = names.reduce((a, n) => a + gguf.tensor(n).info.nBytes, 0);
+    let done = 0;
+    for (const name of names) {
+      const { info } = gguf.tensor(name);
+      weights.set(name, { type: info.type, dims: info.dims, bytes: await gguf.readTensor(info.name) });
+      done += info.nBytes;
+      onProgress?.(done, total);
     }
     const exec = new CpuRefExecutor((n) => {
       const w = weights.get(n);

@@ -1,0 +1,81 @@
+// The engine interface, shaped like OpenAI's chat completions so the pages, the CLI and the HTTP server speak
+// the same request and chunk objects. TSDoc here is the public contract.
+import type { ChatMessage } from '../tokenizer/index.ts';
+
+export type { ChatMessage } from '../tokenizer/index.ts';
+
+export interface ChatCompletionRequest {
+  readonly messages: readonly ChatMessage[];
+  /** Tokens to generate at most (default 512). */
+  readonly max_tokens?: number;
+  /** 0 = greedy. Default: the model's generation_config, else 0. */
+  readonly temperature?: number;
+  readonly top_p?: number;
+  readonly top_k?: number;
+  readonly min_p?: number;
+  readonly repetition_penalty?: number;
+  readonly seed?: number;
+  /** Continue plain text instead of applying the chat template. */
+  readonly raw?: boolean;
+}
+
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+export interface Timings {
+  readonly prompt_tokens: number;
+  readonly prefill_ms: number;
+  readonly prefill_tokens_per_s: number;
+  readonly completion_tokens: number;
+  readonly decode_ms: number;
+  readonly decode_tokens_per_s: number;
+}
+
+export interface ChatCompletionChunk {
+  readonly id: string;
+  readonly object: 'chat.completion.chunk';
+  readonly created: number;
+  readonly model: string;
+  readonly choices: readonly [{ readonly index: 0; readonly delta: { readonly role?: 'assistant'; readonly content?: string }; readonly finish_reason: FinishReason | null }];
+  /** Generated token ids in this chunk (ktweb extension). */
+  readonly token_ids?: readonly number[];
+  /** On the last chunk. */
+  readonly usage?: { readonly prompt_tokens: number; readonly completion_tokens: number; readonly total_tokens: number };
+  readonly timings?: Timings;
+}
+
+export interface ChatCompletion {
+  readonly id: string;
+  readonly object: 'chat.completion';
+  readonly created: number;
+  readonly model: string;
+  readonly choices: readonly [{ readonly index: 0; readonly message: { readonly role: 'assistant'; readonly content: string }; readonly finish_reason: FinishReason }];
+  readonly usage: { readonly prompt_tokens: number; readonly completion_tokens: number; readonly total_tokens: number };
+  readonly timings: Timings;
+  readonly token_ids: readonly number[];
+  readonly prompt_token_ids: readonly number[];
+}
+
+export interface LoadProgress {
+  readonly phase: 'header' | 'weights' | 'ready';
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+}
+
+export interface ModelInfo {
+  readonly name: string;
+  readonly architecture: string;
+  readonly nParams: number;
+  readonly weightBytes: number;
+  readonly nCtx: number;
+  readonly hasChatTemplate: boolean;
+  /** Where the engine runs the model (today: the reference CPU engine). */
+  readonly backend: string;
+}
+
+export interface PlanSummary {
+  readonly devices: Readonly<Record<'gpu' | 'cpu', { weights: number; kvCache: number; scratch: number; total: number }>>;
+  /** Modules holding weights, by decode device. */
+  readonly modulesOnGpu: number;
+  readonly modulesOnCpu: number;
+  readonly wasmShards: number;
+}

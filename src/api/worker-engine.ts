@@ -1,0 +1,75 @@
+// The page's handle on the engine worker: the same chat.completions shape as LocalEngine, over comlink.
+// Chunks arrive through a proxied callback and are re-exposed as an async iterator, so the UI thread only
+// ever awaits (it never computes).
+import * as Comlink from 'comlink';
+import type { ChatCompletionChunk, ChatCompletionRequest, LoadProgress, ModelInfo, PlanSummary } from './types.ts';
+import { installErrorTransfer, type EngineWorkerApi, type WorkerModelSource } from './worker-protocol.ts';
+
+export class WorkerEngine {
+  private readonly remote: Comlink.Remote<EngineWorkerApi>;
+
+  constructor(worker: Worker) {
+    installErrorTransfer();
+    this.remote = Comlink.wrap<EngineWorkerApi>(worker);
+  }
+
+  load(src: WorkerModelSource, nCtx: number, onProgress: (p: LoadProgress) => void): Promise<ModelInfo> {
+    return this.remote.load(src, nCtx, Comlink.proxy(onProgress));
+  }
+
+  abort(): Promise<void> {
+    return this.remote.abort();
+  }
+
+  defaultRules(): Promise<{ name: string; text: string }> {
+    return this.remote.defaultRules();
+  }
+
+  plan(name: string, text: string): Promise<PlanSummary> {
+    return this.remote.plan(name, text);
+  }
+
+  readonly chat = {
+    completions: {
+      create: (req: ChatCompletionRequest & { stream: true }): AsyncIterable<ChatCompletionChunk> => this.stream(req),
+    },
+  };
+
+  private async *stream(req: ChatCompletionRequest): AsyncGenerator<ChatCompletionChunk> {
+    const queue: ChatCompletionChunk[] = [];
+    let wake: (() => void) | undefined;
+    let done = false;
+    let failure: unknown;
+    const finished = this.remote
+      .stream(
+        req,
+        Comlink.proxy((c: ChatCompletionChunk) => {
+          queue.push(c);
+          wake?.();
+        }),
+      )
+      .then(
+        () => {
+          done = true;
+          wake?.();
+        },
+        (e: unknown) => {
+          failure = e;
+          done = true;
+          wake?.();
+        },
+      );
+    for (;;) {
+      const c = queue.shift();
+      if (c !== undefined) {
+        yield c;
+        continue;
+      }
+      if (done) break;
+      await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+    }
+    await finished;
+    if (failure !== undefined) throw failure;
+  }
+}

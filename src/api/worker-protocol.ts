@@ -1,0 +1,49 @@
+// What crosses the page ↔ engine-worker boundary. Engine errors keep their class, code and details across it:
+// comlink's 'throw' handler is replaced on both sides (installErrorTransfer) so `instanceof EngineError` and
+// `e.code` work in the page exactly as in the worker.
+import * as Comlink from 'comlink';
+import { EngineError, engineErrorFromJSON, type ErrorCode, type ErrorDetails } from '../core/errors.ts';
+import type { ChatCompletionChunk, ChatCompletionRequest, LoadProgress, ModelInfo, PlanSummary } from './types.ts';
+
+/** How the page names a model for the worker: picked/OPFS files (Files clone cheaply: they are references). */
+export type WorkerModelSource = { readonly kind: 'files'; readonly files: readonly File[] } | { readonly kind: 'url'; readonly url: string; readonly name: string };
+
+export interface EngineWorkerApi {
+  load(src: WorkerModelSource, nCtx: number, onProgress: (p: LoadProgress) => void): Promise<ModelInfo>;
+  /** Streams chunks to `onChunk`; resolves when the answer ends. */
+  stream(req: ChatCompletionRequest, onChunk: (c: ChatCompletionChunk) => void): Promise<void>;
+  /** Stops the answer being generated (its last chunk says finish_reason 'abort'). */
+  abort(): void;
+  /** The default rules file name and text for the loaded model. */
+  defaultRules(): Promise<{ name: string; text: string }>;
+  /** Validates `text` as the rules file `name` and plans the loaded model with it. */
+  plan(name: string, text: string): Promise<PlanSummary>;
+}
+
+interface SerializedThrown {
+  readonly isError: boolean;
+  readonly value: { name?: string; message?: string; stack?: string; code?: ErrorCode; details?: ErrorDetails } | unknown;
+}
+
+let installed = false;
+
+export function installErrorTransfer(): void {
+  if (installed) return;
+  installed = true;
+  // comlink does not export its thrown-value marker; its own handler knows how to recognise one.
+  const builtin = Comlink.transferHandlers.get('throw')!;
+  Comlink.transferHandlers.set('throw', {
+    canHandle: (v: unknown): v is { value: unknown } => builtin.canHandle(v),
+    serialize: ({ value }: { value: unknown }): [SerializedThrown, Transferable[]] => {
+      if (value instanceof EngineError) return [{ isError: true, value: { ...value.toJSON(), stack: value.stack } }, []];
+      if (value instanceof Error) return [{ isError: true, value: { name: value.name, message: value.message, stack: value.stack } }, []];
+      return [{ isError: false, value }, []];
+    },
+    deserialize: (s: SerializedThrown): never => {
+      const v = s.value as { name?: string; message?: string; code?: ErrorCode; details?: ErrorDetails };
+      if (s.isError && v.name === 'EngineError' && v.code !== undefined) throw engineErrorFromJSON({ code: v.code, message: v.message ?? '', details: v.details });
+      if (s.isError) throw Object.assign(new Error(v.message), { name: v.name ?? 'Error' });
+      throw s.value;
+    },
+  });
+}
