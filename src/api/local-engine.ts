@@ -103,6 +103,12 @@ export class LocalEngine {
     return { devices: p.devices, modulesOnGpu: count('gpu'), modulesOnCpu: count('cpu'), wasmShards: p.wasmShards };
   }
 
+  /** The prompt tokens a request's messages become (chat template or raw text). */
+  promptTokens(messages: ChatCompletionRequest['messages'], raw = false): number[] {
+    const m = this.loaded();
+    return promptTokens(m.tokenizer, m.template, messages, raw);
+  }
+
   tokenize(text: string): number[] {
     return this.loaded().tokenizer.encode(text);
   }

@@ -3,12 +3,10 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { EngineError } from '../core/errors.ts';
-import { generate, type GenerationStats } from '../runtime/generate.ts';
-import { ReferenceSession } from '../runtime/reference-session.ts';
-import { Sampler, DEFAULT_SAMPLER } from '../runtime/sampler.ts';
-import { renderChat, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
-import { loadConfig, loadGenerationConfig, loadTokenizer } from './load-text-model.ts';
-import { openModelFile } from './open-model.ts';
+import { LocalEngine } from '../api/local-engine.ts';
+import type { ChatCompletionChunk, ChatMessage } from '../api/types.ts';
+import { DEFAULT_SAMPLER } from '../runtime/sampler.ts';
+import { nodeModelSource } from './load-text-model.ts';
 
 interface ChatOptions {
   ggufPath?: string;
@@ -35,16 +33,6 @@ function num(name: string, v: string, min: number): number {
   return n;
 }
 
-/** Prompt tokens for the conversation so far: the chat template when the model has one, else the raw text. */
-function promptTokens(tok: Tokenizer, template: string | null, messages: readonly ChatMessage[], raw: boolean): number[] {
-  if (template === null || raw) return tok.encode(messages.map((m) => m.content).join('\n'), { addSpecial: true });
-  const bosText = tok.bos !== null ? tok.tokenText(tok.bos) : '';
-  const text = renderChat(template, messages, { addGenerationPrompt: true, bosToken: bosText, eosToken: tok.eos !== null ? tok.tokenText(tok.eos) : '' });
-  // Templates usually print BOS themselves; add it only when they did not (llama.cpp does the same check).
-  const addSpecial = !(bosText !== '' && text.startsWith(bosText));
-  return tok.encode(text, { addSpecial, parseSpecial: true });
-}
-
 export function registerChat(program: Command): void {
   program
     .command('chat')
@@ -69,23 +57,18 @@ export function registerChat(program: Command): void {
       if (o.ggufPath === undefined) throw new EngineError('bad_argument', 'give --gguf-path FILE.gguf (weights are read from the GGUF)');
       if (!['auto', 'gpu', 'cpu'].includes(o.device)) throw new EngineError('bad_argument', `--device ${o.device}: expected auto, gpu or cpu`);
       if (o.device === 'gpu') throw new EngineError('bad_argument', '--device gpu needs the WebGPU backend, which is not built yet; use --device cpu');
-      const gguf = await openModelFile(o.ggufPath);
-      const { tokenizer, chatTemplate } = await loadTokenizer(gguf, o.modelPath);
-      const metadata = await loadConfig(gguf, o.modelPath);
-      const gen = await loadGenerationConfig(o.modelPath);
-      const session = await ReferenceSession.load(gguf, num('ctx', o.ctx, 8), false, metadata);
-      await gguf.close();
-      const sampler = new Sampler({
-        temperature: o.temperature !== undefined ? num('temperature', o.temperature, 0) : (gen.temperature ?? 0),
-        topK: o.topK !== undefined ? num('top-k', o.topK, 0) : (gen.topK ?? DEFAULT_SAMPLER.topK),
-        topP: o.topP !== undefined ? num('top-p', o.topP, 0) : (gen.topP ?? DEFAULT_SAMPLER.topP),
-        minP: num('min-p', o.minP, 0),
-        repeatPenalty: num('repeat-penalty', o.repeatPenalty, 0),
-        repeatLastN: 64,
+      const engine = new LocalEngine();
+      await engine.load(await nodeModelSource(o.ggufPath, o.modelPath), { nCtx: num('ctx', o.ctx, 8) });
+      const req = {
+        max_tokens: num('max-new-tokens', o.maxNewTokens, 1),
+        ...(o.temperature !== undefined ? { temperature: num('temperature', o.temperature, 0) } : {}),
+        ...(o.topK !== undefined ? { top_k: num('top-k', o.topK, 0) } : {}),
+        ...(o.topP !== undefined ? { top_p: num('top-p', o.topP, 0) } : {}),
+        min_p: num('min-p', o.minP, 0),
+        repetition_penalty: num('repeat-penalty', o.repeatPenalty, 0),
         seed: num('seed', o.seed, 0),
-      });
-      const maxNew = num('max-new-tokens', o.maxNewTokens, 1);
-      const isEog = (id: number): boolean => tokenizer.eog.has(id);
+        raw: o.raw === true,
+      };
       let abort: AbortController | undefined;
       const onSigint = (): void => {
         if (abort !== undefined) abort.abort();
@@ -94,23 +77,25 @@ export function registerChat(program: Command): void {
       process.on('SIGINT', onSigint);
 
       const answer = async (messages: ChatMessage[]): Promise<string> => {
-        session.reset(); // the whole conversation is re-rendered through the template each turn
-        const prompt = promptTokens(tokenizer, chatTemplate, messages, o.raw === true);
-        const stats: GenerationStats = { promptTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: 'length' };
         const ids: number[] = [];
         let text = '';
+        let last: ChatCompletionChunk | undefined;
         abort = new AbortController();
-        for await (const step of generate(session, { createStreamDecoder: () => tokenizer.createStreamDecoder(), isEog }, sampler, prompt, maxNew, stats, abort.signal)) {
-          if (step.token >= 0) ids.push(step.token);
-          text += step.text;
-          if (o.json !== true) process.stdout.write(step.text);
+        for await (const c of engine.stream({ ...req, messages }, abort.signal)) {
+          const d = c.choices[0].delta.content ?? '';
+          ids.push(...(c.token_ids ?? []));
+          text += d;
+          if (o.json !== true) process.stdout.write(d);
+          last = c;
         }
         abort = undefined;
-        const tps = (n: number, ms: number): number => (ms > 0 ? Math.round((n / ms) * 1e4) / 10 : 0);
+        const t = last!.timings!;
+        const stop = last!.choices[0].finish_reason === 'abort' ? 'aborted' : last!.choices[0].finish_reason === 'stop' ? 'eog' : 'length';
         if (o.json === true) {
-          process.stdout.write(`${JSON.stringify({ prompt_ids: prompt, ids, text, stop: stats.stopReason, timings: { prompt_tokens: stats.promptTokens, prefill_ms: Math.round(stats.prefillMs), prefill_tps: tps(stats.promptTokens, stats.prefillMs), generated_tokens: stats.generatedTokens, decode_ms: Math.round(stats.decodeMs), decode_tps: tps(stats.generatedTokens, stats.decodeMs) } })}\n`);
+          const prompt_ids = engine.promptTokens(messages, o.raw === true);
+          process.stdout.write(`${JSON.stringify({ prompt_ids, ids, text, stop, timings: t })}\n`);
         } else {
-          process.stderr.write(`\n[${stats.promptTokens} prompt tokens at ${tps(stats.promptTokens, stats.prefillMs)} t/s, ${stats.generatedTokens} generated at ${tps(stats.generatedTokens, stats.decodeMs)} t/s, stop: ${stats.stopReason}]\n`);
+          process.stderr.write(`\n[${t.prompt_tokens} prompt tokens at ${t.prefill_tokens_per_s} t/s, ${t.completion_tokens} generated at ${t.decode_tokens_per_s} t/s, stop: ${stop}]\n`);
         }
         return text;
       };

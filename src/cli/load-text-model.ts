@@ -6,6 +6,8 @@ import { EngineError } from '../core/errors.ts';
 import type { Metadata } from '../gguf/metadata.ts';
 import type { GGUFModel } from '../gguf/model.ts';
 import { mergeHfConfig } from '../models/hf-config.ts';
+import type { ModelSource } from '../api/local-engine.ts';
+import { NodeFileSource, siblingOpener } from '../storage/node-fs.ts';
 import { fromGGUFMetadata, fromTokenizerJson, selectChatTemplate, chatTemplateFromGGUF, type Tokenizer } from '../tokenizer/index.ts';
 
 async function readJson(path: string): Promise<unknown> {
@@ -30,22 +32,6 @@ export async function loadConfig(gguf: GGUFModel, modelPath: string | undefined)
   return config === undefined ? gguf.metadata : mergeHfConfig(gguf.metadata, config, path, gguf.name);
 }
 
-export interface GenerationDefaults {
-  readonly temperature?: number;
-  readonly topP?: number;
-  readonly topK?: number;
-}
-
-/** Sampling defaults of DIR/generation_config.json (sampling only when do_sample is not false). */
-export async function loadGenerationConfig(modelPath: string | undefined): Promise<GenerationDefaults> {
-  if (modelPath === undefined) return {};
-  const path = join(modelPath, 'generation_config.json');
-  const g = (await readJson(path)) as Record<string, unknown> | undefined;
-  if (g === undefined || g['do_sample'] === false) return {};
-  const n = (k: string): number | undefined => (typeof g[k] === 'number' ? g[k] : undefined);
-  return { temperature: n('temperature'), topP: n('top_p'), topK: n('top_k') };
-}
-
 export interface TextModelParts {
   readonly tokenizer: Tokenizer;
   readonly chatTemplate: string | null;
@@ -65,4 +51,17 @@ export async function loadTokenizer(gguf: GGUFModel | undefined, modelPath: stri
   if (gguf === undefined) throw new EngineError('bad_argument', 'give --gguf-path FILE.gguf (or --model-path DIR with tokenizer.json)');
   const tokenizer = fromGGUFMetadata(gguf.metadata, gguf.name);
   return { tokenizer, chatTemplate: chatTemplateFromGGUF(gguf.metadata) };
+}
+
+/** A ModelSource from the file system: the GGUF (and its shards) plus the HF files of --model-path. */
+export async function nodeModelSource(ggufPath: string, modelPath: string | undefined): Promise<ModelSource> {
+  const hf = async (name: string): Promise<unknown> => (modelPath === undefined ? undefined : readJson(join(modelPath, name)));
+  return {
+    first: await NodeFileSource.open(ggufPath),
+    openShard: siblingOpener(ggufPath),
+    config: await hf('config.json'),
+    tokenizerJson: await hf('tokenizer.json'),
+    tokenizerConfig: await hf('tokenizer_config.json'),
+    generationConfig: await hf('generation_config.json'),
+  };
 }
