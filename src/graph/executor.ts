@@ -13,6 +13,8 @@ export interface WeightData {
 export interface RunInputs {
   readonly tokens: Int32Array;
   readonly positions: Int32Array;
+  /** Values of `external` nodes, by node id (hybrid segments: produced on the other device). */
+  readonly externals?: ReadonlyMap<number, Float32Array>;
 }
 
 export interface GraphExecutor {
@@ -20,4 +22,6 @@ export interface GraphExecutor {
   run(g: Graph, inputs: RunInputs): Promise<Float32Array>;
   /** Forgets the KV cache (a new sequence). */
   resetCache(): void;
+  /** Executes the graph and returns the values of several nodes (segments hand more than one value on). */
+  runMany?(g: Graph, inputs: RunInputs, outputs: readonly number[]): Promise<Float32Array[]>;
 }

@@ -38,6 +38,7 @@ export interface MoeGateParams {
 export type NodeSpec =
   | { op: 'input'; name: 'tokens' | 'positions' }
   | { op: 'weight'; name: string }
+  | { op: 'external' } // a value computed elsewhere (another device's segment), given per run in RunInputs.externals
   | { op: 'get_rows' } // src: [weight [n_embd, n_rows], ids [n_tok]] → [n_embd, n_tok]
   | { op: 'rms_norm'; eps: number }
   | { op: 'mul' } // a * b, b broadcast along higher dims when smaller
@@ -123,6 +124,11 @@ export class GraphBuilder {
 
   input(name: 'tokens' | 'positions'): number {
     return this.add({ op: 'input', name }, [], [this.nTokens]);
+  }
+
+  /** A value of `shape` provided per run from outside the graph (hybrid segments). */
+  external(shape: Shape): number {
+    return this.add({ op: 'external' }, [], shape);
   }
 
   hasWeight(name: string): boolean {

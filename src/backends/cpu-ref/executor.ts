@@ -66,15 +66,24 @@ export class CpuRefExecutor implements GraphExecutor {
 
   /** Synchronous run: cpu-ref needs no device round trip. */
   runSync(g: Graph, inputs: RunInputs): Float32Array {
+    return this.runManySync(g, inputs, [g.output])[0]!;
+  }
+
+  runMany(g: Graph, inputs: RunInputs, outputs: readonly number[]): Promise<Float32Array[]> {
+    return Promise.resolve(this.runManySync(g, inputs, outputs));
+  }
+
+  runManySync(g: Graph, inputs: RunInputs, outputs: readonly number[]): Float32Array[] {
     const vals: (Float32Array | Int32Array | undefined)[] = [];
+    const keep = new Set(outputs);
     const lastUse = new Int32Array(g.nodes.length).fill(-1);
     g.nodes.forEach((n) => n.src.forEach((s) => (lastUse[s] = n.id)));
     for (const n of g.nodes) {
       vals[n.id] = this.exec(n, g, vals, inputs);
       // Free activations nobody reads any more (prefill of long prompts stays bounded).
-      for (const s of n.src) if (lastUse[s] === n.id && s !== g.output && g.nodes[s]!.spec.op !== 'weight') vals[s] = undefined;
+      for (const s of n.src) if (lastUse[s] === n.id && !keep.has(s) && g.nodes[s]!.spec.op !== 'weight') vals[s] = undefined;
     }
-    return vals[g.output] as Float32Array;
+    return outputs.map((o) => vals[o] as Float32Array);
   }
 
   private exec(n: GraphNode, g: Graph, vals: (Float32Array | Int32Array | undefined)[], inp: RunInputs): Float32Array | Int32Array {
@@ -86,6 +95,11 @@ export class CpuRefExecutor implements GraphExecutor {
         return s.name === 'tokens' ? inp.tokens : inp.positions;
       case 'weight':
         return this.weight(s.name);
+      case 'external': {
+        const v = inp.externals?.get(n.id);
+        if (v === undefined) throw new EngineError('bad_argument', `no value given for external node ${n.id} (${n.module})`);
+        return v;
+      }
       case 'get_rows': {
         const w = src(0);
         const ids = vals[n.src[1]!] as Int32Array;
