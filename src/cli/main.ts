@@ -7,6 +7,7 @@ import { registerMakeModel } from './make-model.ts';
 import { registerChat } from './chat.ts';
 import { registerTokenize } from './tokenize.ts';
 import { registerPlan } from './plan.ts';
+import { registerServe } from './serve.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('ktweb')
@@ -18,6 +19,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerChat(program);
   registerTokenize(program);
   registerPlan(program);
+  registerServe(program);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
