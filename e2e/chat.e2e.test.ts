@@ -13,14 +13,22 @@ afterAll(async () => {
   await env.close();
 });
 
+const loaded = async (page: import('playwright-core').Page): Promise<void> => {
+  await page.waitForFunction(() => !(document.getElementById('chat-input') as HTMLTextAreaElement).disabled, undefined, { timeout: 60_000 });
+};
+
 describe('chat page', () => {
-  it('greedy answer from the embedded model equals llama.cpp; rules errors inline', async () => {
+  it('imported model: greedy answer equals llama.cpp; still there after a reload; delete removes it; rules errors inline', async () => {
     const page = await env.context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    page.on('dialog', (d) => void d.accept());
     await page.goto(env.baseURL);
+    await page.setInputFiles('#file-input', 'models/stories260K.gguf');
+    await page.waitForFunction(() => /imported stories260K/.test(document.getElementById('load-status')!.textContent ?? ''), undefined, { timeout: 60_000 });
+    expect(await page.locator('#model-select option:checked').innerText()).toMatch(/stories260K.* \(1\.1\d MiB\)/);
     await page.click('#load-button');
-    await page.waitForFunction(() => !(document.getElementById('chat-input') as HTMLTextAreaElement).disabled, undefined, { timeout: 60_000 });
+    await loaded(page);
     expect(await page.locator('#load-status').innerText()).toMatch(/stories260K\.gguf: llama/);
     expect(await page.locator('#rules-name').innerText()).toContain('all-gpu.yaml');
     expect(await page.locator('#plan-summary').textContent()).toMatch(/Plan: GPU/);
@@ -47,6 +55,17 @@ describe('chat page', () => {
 
     await page.click('#clear');
     expect(await page.locator('.msg').count()).toBe(0);
+
+    // Reload: the imported model is still listed and loads from OPFS.
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll('#model-select option').length === 2);
+    await page.selectOption('#model-select', { index: 1 });
+    await page.click('#load-button');
+    await loaded(page);
+    expect(await page.locator('#load-status').innerText()).toMatch(/stories260K\.gguf: llama/);
+    await page.click('#delete-button');
+    await page.waitForFunction(() => /deleted stories260K/.test(document.getElementById('load-status')!.textContent ?? ''));
+    expect(await page.locator('#model-select option').count()).toBe(1);
     expect(errors).toEqual([]);
   });
 });

@@ -5,13 +5,15 @@ import { isEngineError } from '../core/errors.ts';
 import { WorkerEngine } from '../api/worker-engine.ts';
 import type { ChatMessage, PlanSummary } from '../api/types.ts';
 import type { WorkerModelSource } from '../api/worker-protocol.ts';
+import { ModelStore, fmtBytes, type StoredModel } from '../storage/opfs-store.ts';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
 const BUILTIN = { kind: 'url', url: new URL('../../models/stories260K.gguf', import.meta.url).href, name: 'stories260K.gguf' } as const;
 
 const engine = new WorkerEngine(new Worker(new URL('../workers/engine.worker.ts', import.meta.url), { type: 'module' }));
-let picked: File[] = [];
+const storeP = ModelStore.open();
+let stored: StoredModel[] = [];
 let history: ChatMessage[] = [];
 let rulesName = '';
 let generating = false;
@@ -26,10 +28,42 @@ function errorText(e: unknown): string {
   return isEngineError(e) ? e.oneLine() : e instanceof Error ? e.message : String(e);
 }
 
-function fillModelSelect(): void {
+async function fillModelSelect(select?: string): Promise<void> {
+  const store = await storeP;
+  stored = await store.list();
   const sel = $<HTMLSelectElement>('model-select');
+  const keep = select ?? sel.value;
   sel.replaceChildren(new Option('stories260K (embedded, 1.1 MiB)', 'builtin'));
-  if (picked.length > 0) sel.add(new Option(`${picked.filter((f) => f.name.endsWith('.gguf')).map((f) => f.name).join(' + ')} (picked)`, 'picked', true, true));
+  for (const m of stored) {
+    const label = m.state === 'complete' ? `${m.name} (${fmtBytes(m.totalBytes)})` : `${m.name} (partial: import the same files again to resume)`;
+    sel.add(new Option(label, m.id));
+  }
+  if ([...sel.options].some((o) => o.value === keep)) sel.value = keep;
+  const current = stored.find((m) => m.id === sel.value);
+  $<HTMLButtonElement>('delete-button').disabled = current === undefined;
+  $<HTMLButtonElement>('load-button').disabled = current !== undefined && current.state !== 'complete';
+}
+
+async function importFiles(files: File[]): Promise<void> {
+  if (files.length === 0) return;
+  const store = await storeP;
+  const bar = $<HTMLProgressElement>('load-progress');
+  bar.hidden = false;
+  const partial = stored.find((m) => m.state === 'partial' && files.some((f) => m.files.some((x) => x.name === f.name)));
+  try {
+    const onProgress = (p: { bytesDone: number; bytesTotal: number; bytesPerSecond: number; etaSeconds: number | null; file: string }): void => {
+      bar.value = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 0;
+      setStatus(`importing ${p.file}: ${fmtBytes(p.bytesDone)} / ${fmtBytes(p.bytesTotal)} at ${fmtBytes(p.bytesPerSecond)}/s${p.etaSeconds !== null ? `, ${Math.ceil(p.etaSeconds)} s left` : ''}`);
+    };
+    const id = partial !== undefined ? await store.resume(partial.id, files, { onProgress }) : await store.import(files, { onProgress });
+    await fillModelSelect(id);
+    setStatus(`imported ${stored.find((m) => m.id === id)?.name ?? id}; press Load`);
+  } catch (e) {
+    setStatus(errorText(e), true);
+    await void fillModelSelect();
+  } finally {
+    bar.hidden = true;
+  }
 }
 
 function chatEnabled(on: boolean): void {
@@ -56,7 +90,10 @@ async function applyRules(): Promise<void> {
 }
 
 async function load(): Promise<void> {
-  const src: WorkerModelSource = $<HTMLSelectElement>('model-select').value === 'picked' ? { kind: 'files', files: picked } : BUILTIN;
+  const id = $<HTMLSelectElement>('model-select').value;
+  const m = stored.find((x) => x.id === id);
+  const store = await storeP;
+  const src: WorkerModelSource = m === undefined ? BUILTIN : { kind: 'files', files: await Promise.all(m.files.map((f) => store.file(m.id, f.name))) };
   const bar = $<HTMLProgressElement>('load-progress');
   bar.hidden = false;
   chatEnabled(false);
@@ -127,8 +164,20 @@ async function answer(): Promise<void> {
 }
 
 $<HTMLInputElement>('file-input').addEventListener('change', (ev) => {
-  picked = [...((ev.target as HTMLInputElement).files ?? [])];
-  fillModelSelect();
+  const input = ev.target as HTMLInputElement;
+  void importFiles([...(input.files ?? [])]).then(() => (input.value = ''));
+});
+document.addEventListener('dragover', (ev) => ev.preventDefault());
+document.addEventListener('drop', (ev) => {
+  ev.preventDefault();
+  void importFiles([...(ev.dataTransfer?.files ?? [])]);
+});
+$('model-select').addEventListener('change', () => void fillModelSelect());
+$('delete-button').addEventListener('click', () => {
+  const id = $<HTMLSelectElement>('model-select').value;
+  const m = stored.find((x) => x.id === id);
+  if (m === undefined || !confirm(`Delete ${m.name} (${fmtBytes(m.totalBytes)}) from this browser?`)) return;
+  void storeP.then((s) => s.delete(id)).then(() => fillModelSelect('builtin')).then(() => setStatus(`deleted ${m.name}`));
 });
 $('load-button').addEventListener('click', () => void load());
 $('rules-apply').addEventListener('click', () => void applyRules());
@@ -167,4 +216,4 @@ if (!('gpu' in navigator)) {
   n.textContent = 'This browser has no WebGPU. Models run on the CPU (WASM); choose the all-CPU rules (rules/all-cpu.yaml) for big models.';
   n.hidden = false;
 }
-fillModelSelect();
+void fillModelSelect();
