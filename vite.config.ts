@@ -1,4 +1,4 @@
-// Pages (index.html; bench.html joins with the benchmark issue) are served cross-origin isolated: COOP/COEP make
+// Pages (index.html chat, inspect.html, bench.html) are served cross-origin isolated: COOP/COEP make
 // SharedArrayBuffer and WASM threads available to the expert workers. Any static host must send the same headers.
 import { defineConfig } from 'vite';
 
@@ -15,6 +15,6 @@ export default defineConfig({
   build: {
     target: 'es2022',
     outDir: 'dist',
-    rollupOptions: { input: { chat: 'index.html', inspect: 'inspect.html' } },
+    rollupOptions: { input: { chat: 'index.html', inspect: 'inspect.html', bench: 'bench.html' } },
   },
 });

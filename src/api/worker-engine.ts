@@ -39,12 +39,14 @@ export class WorkerEngine {
     const queue: ChatCompletionChunk[] = [];
     let wake: (() => void) | undefined;
     let done = false;
+    let sawLast = false;
     let failure: unknown;
     const finished = this.remote
       .stream(
         req,
         Comlink.proxy((c: ChatCompletionChunk) => {
           queue.push(c);
+          if (c.choices[0].finish_reason !== null) sawLast = true;
           wake?.();
         }),
       )
@@ -65,7 +67,9 @@ export class WorkerEngine {
         yield c;
         continue;
       }
-      if (done) break;
+      // Chunks (proxy channel) and the call's result (worker channel) are not ordered: end only after the
+      // last chunk arrived, or on failure.
+      if (done && (sawLast || failure !== undefined)) break;
       await new Promise<void>((r) => (wake = r));
       wake = undefined;
     }
