@@ -22,8 +22,8 @@ fn ldf16(off: u32) -> f32 {
     return unpack2x16float(ld16(off)).x;
 }
 
-// Small unsigned integers (< 2^23) to f32 exactly without an int-to-float conversion, which runs at a quarter
-// of the FMA rate on NVIDIA and bounded matvec throughput there: 2^23 + v is an f32 whose mantissa is v.
+// Small unsigned integers (< 2^23) to f32 exactly without an int-to-float conversion (a quarter of the FMA rate
+// on NVIDIA): 2^23 + v is an f32 whose mantissa is v.
 fn u2f(v: vec4<u32>) -> vec4<f32> {
     return bitcast<vec4<f32>>(v | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0);
 }

@@ -48,7 +48,7 @@ function matvecShape(c: OpContext, q: QuantKernel, k: number, m: number): Matvec
   // per thread and many rows per workgroup (each x chunk is loaded once for all of them) stream fastest.
   let wg = c.matvec.wg ?? Math.min(256, Math.max(32, pow2(Math.ceil(chunks / 4)), pow2(q.chunksPerBlock)));
   const maxRows = stage ? 4 : 8;
-  const nr = Math.min(maxRows, Math.max(c.matvec.rows ?? (m >= 4096 ? maxRows : 4), Math.ceil(m / c.caps.maxWorkgroupsPerDim)));
+  const nr = Math.min(maxRows, Math.max(c.matvec.rows ?? 4, Math.ceil(m / c.caps.maxWorkgroupsPerDim)));
   if (Math.ceil(m / nr) > c.caps.maxWorkgroupsPerDim) throw unsupported(`mul_mat_vec: ${m} rows need more than ${c.caps.maxWorkgroupsPerDim} workgroups`);
   // A tile holds whole blocks.
   if (wg * cpt < q.chunksPerBlock) cpt = q.chunksPerBlock / wg;
