@@ -35,7 +35,7 @@ export enum GGMLType {
   MXFP4 = 39,
 }
 
-/** Block geometry of every ggml type id (elements per block, bytes per block), known or not implemented. */
+/** Block geometry of every ggml type id (elements per block, bytes per block), whether or not we compute on it. */
 export interface TypeGeometry {
   readonly blockSize: number;
   readonly typeSize: number;
