@@ -8,7 +8,7 @@ import type { GGUFModel } from '../gguf/model.ts';
 import { mergeHfConfig } from '../models/hf-config.ts';
 import type { ModelSource } from '../api/local-engine.ts';
 import { NodeFileSource, siblingOpener } from '../storage/node-fs.ts';
-import { fromGGUFMetadata, fromTokenizerJson, selectChatTemplate, chatTemplateFromGGUF, type Tokenizer } from '../tokenizer/index.ts';
+import { fromGGUFMetadata, fromTokenizerJson, type Tokenizer } from '../tokenizer/index.ts';
 
 async function readJson(path: string): Promise<unknown> {
   let text: string;
@@ -32,25 +32,18 @@ export async function loadConfig(gguf: GGUFModel, modelPath: string | undefined)
   return config === undefined ? gguf.metadata : mergeHfConfig(gguf.metadata, config, path, gguf.name);
 }
 
-export interface TextModelParts {
-  readonly tokenizer: Tokenizer;
-  readonly chatTemplate: string | null;
-}
-
-export async function loadTokenizer(gguf: GGUFModel | undefined, modelPath: string | undefined): Promise<TextModelParts> {
+/** The tokenizer `ktweb tokenize` uses: tokenizer.json of --model-path when present, else the GGUF vocabulary. */
+export async function loadTokenizer(gguf: GGUFModel | undefined, modelPath: string | undefined): Promise<Tokenizer> {
   if (modelPath !== undefined) {
     const tj = await readJson(join(modelPath, 'tokenizer.json'));
     const cfg = (await readJson(join(modelPath, 'tokenizer_config.json'))) ?? {};
     if (tj !== undefined) {
-      const tokenizer = fromTokenizerJson(tj, cfg);
-      const tmpl = selectChatTemplate((cfg as { chat_template?: unknown }).chat_template) ?? tokenizer.chatTemplate;
-      return { tokenizer, chatTemplate: tmpl };
+      return fromTokenizerJson(tj, cfg);
     }
     if (gguf === undefined) throw new EngineError('bad_argument', `${modelPath} has no tokenizer.json; give --gguf-path to use the GGUF's vocabulary`, { file: modelPath });
   }
   if (gguf === undefined) throw new EngineError('bad_argument', 'give --gguf-path FILE.gguf (or --model-path DIR with tokenizer.json)');
-  const tokenizer = fromGGUFMetadata(gguf.metadata, gguf.name);
-  return { tokenizer, chatTemplate: chatTemplateFromGGUF(gguf.metadata) };
+  return fromGGUFMetadata(gguf.metadata, gguf.name);
 }
 
 /** A ModelSource from the file system: the GGUF (and its shards) plus the HF files of --model-path. */

@@ -16,7 +16,7 @@ export function registerTokenize(program: Command): void {
     .action(async (text: string, o: { ggufPath?: string; modelPath?: string; special: boolean; parseSpecial?: boolean; json?: boolean }) => {
       const gguf = o.ggufPath !== undefined ? await openModelFile(o.ggufPath) : undefined;
       try {
-        const { tokenizer } = await loadTokenizer(gguf, o.modelPath);
+        const tokenizer = await loadTokenizer(gguf, o.modelPath);
         const ids = tokenizer.encode(text, { addSpecial: o.special, parseSpecial: o.parseSpecial === true });
         if (o.json === true) {
           process.stdout.write(`${JSON.stringify({ ids, pieces: ids.map((id) => tokenizer.tokenText(id)) })}\n`);
