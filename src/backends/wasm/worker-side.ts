@@ -18,14 +18,15 @@ export function serveKernelWorker(endpoint: Endpoint): void {
       setTimeout(() => {
         try {
           k?.we_worker_main(ctl, ith);
-        } catch (e) {
-          // a trap: the other threads would wait at the next barrier forever, so abort the pool
+        } catch {
+          // A trap: the other threads would wait at the next barrier forever, so abort the pool. The runtime sees
+          // ABORT and rejects the run with a typed error; rethrowing here would only surface later as an uncaught
+          // worker error, possibly after the pool was disposed.
           const i32 = new Int32Array(mem!.buffer);
           Atomics.store(i32, ctl / 4 + Ctl.ABORT, 1);
           Atomics.notify(i32, ctl / 4 + Ctl.BAR_GEN);
           Atomics.notify(i32, ctl / 4 + Ctl.RUN_SEQ);
           Atomics.notify(i32, ctl / 4 + Ctl.DONE_SEQ);
-          throw e;
         }
       }, 0);
     },
