@@ -45,6 +45,8 @@ describe('bench page', () => {
     });
     await page.goto(`${env.baseURL}/bench.html`);
     await page.waitForSelector('#target-wllama');
+    // the model list fills once the OPFS store has opened
+    await page.waitForSelector('#model-select option[value="builtin"]', { state: 'attached' });
     expect(await page.locator('#model-select').inputValue()).toBe('builtin');
     // wllama needs JSPI and Memory64; when either is missing the page says so and disables it (it is not here).
     expect(await page.locator('#target-wllama').isDisabled(), await page.locator('#target-notes').innerText()).toBe(false);
