@@ -82,7 +82,7 @@ describe('bench page', () => {
       expect(Math.abs(k.promptTokens - len)).toBeLessThanOrEqual(1);
     }
     const tableText = await page.locator('#results').innerText();
-    expect(tableText).toMatch(/cpu-ref/);
+    expect(tableText).toMatch(/WASM (relaxed|simd128|scalar) ×1 threads/);
     expect(tableText).toMatch(/llama\.cpp .*wasm64 CPU/);
     expect(await page.locator('#method').innerText()).toMatch(/predicted_n − 1/);
 
@@ -99,7 +99,7 @@ describe('bench page', () => {
 
     // Per-kernel GB/s: no engine exposes them yet, and the page says so instead of inventing numbers.
     const kernelText = await page.locator('#kernels').innerText();
-    expect(kernelText).toMatch(/ktweb · cpu-ref, 1 thread: not available for this backend/);
+    expect(kernelText).toMatch(/ktweb · WASM \S+ ×1 threads, 1 thread: not available for this backend/);
     expect(kernelText).toMatch(/wllama · CPU, 1 thread: not available for this backend/);
     expect(kernelText).not.toMatch(/GB\/s\s*\n?\s*\d/);
 

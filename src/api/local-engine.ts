@@ -8,7 +8,11 @@ import { openGGUF } from '../gguf/model.ts';
 import { mergeHfConfig } from '../models/hf-config.ts';
 import { generate, type GenerationStats } from '../runtime/generate.ts';
 import { promptTokens } from '../runtime/prompt.ts';
-import { ReferenceSession } from '../runtime/reference-session.ts';
+import { loadExecutor, type ComputeDevices, type LoadedExecutor } from '../runtime/engine-executor.ts';
+import { Session } from '../runtime/session.ts';
+import { makeModel, type Model } from '../models/model.ts';
+import { architecture } from '../models/registry.ts';
+import type { PlacementPlan } from '../placement/index.ts';
 import { DEFAULT_SAMPLER, Sampler } from '../runtime/sampler.ts';
 import { chatTemplateFromGGUF, fromGGUFMetadata, fromTokenizerJson, selectChatTemplate, type Tokenizer } from '../tokenizer/index.ts';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, FinishReason, LoadProgress, ModelInfo, PlanSummary, Timings } from './types.ts';
@@ -23,13 +27,38 @@ export interface ModelSource {
   readonly generationConfig?: unknown;
 }
 
+export type DeviceChoice = 'auto' | 'gpu' | 'cpu';
+
 export interface LoadOptions {
   readonly nCtx?: number;
   readonly onProgress?: (p: LoadProgress) => void;
+  /** Placement rules by name (a shipped file or a path the face can read); default: chosen from the architecture. */
+  readonly rules?: string;
+  /** The text of `rules` when it was edited in place (the chat page's editor). */
+  readonly rulesText?: string;
+  /** auto: the model's rules when a GPU is here, else all-CPU; gpu: the model's rules; cpu: all-CPU. */
+  readonly device?: DeviceChoice;
+  readonly cpuThreads?: number;
+  /** Prompt tokens per prefill batch (default 512). */
+  readonly chunkSize?: number;
 }
 
+export interface EngineOptions {
+  /** The devices of this face (CLI: Dawn + Node workers; page: navigator.gpu + Web Workers). Default: cpu-ref only. */
+  readonly devices?: ComputeDevices;
+  /** Reads a rule file by name (shipped files by bare name, e.g. `mixtral.yaml`) or relative path. */
+  readonly readRule?: (name: string) => Promise<string>;
+  /** Resolves `extends:` of one rule file against another; default: the bare name. */
+  readonly resolveRule?: (from: string, rel: string) => string;
+}
+
+const ALL_CPU_RULES = 'all-cpu.yaml';
+
 interface Loaded {
-  readonly session: ReferenceSession;
+  readonly session: Session;
+  readonly model: Model;
+  readonly executor: LoadedExecutor;
+  readonly plan: PlacementPlan;
   readonly md: Metadata;
   readonly tensorBytes: ReadonlyMap<string, number>;
   readonly tokenizer: Tokenizer;
@@ -44,8 +73,23 @@ export class LocalEngine {
   private model: Loaded | undefined;
   private busy = false;
 
-  async load(src: ModelSource, o: LoadOptions = {}): Promise<ModelInfo> {
+  constructor(private readonly opts: EngineOptions = {}) {}
+
+  private readRule(name: string): Promise<string> {
+    if (this.opts.readRule === undefined) throw new EngineError('rule_invalid', `rules file ${name} cannot be read here`, { file: name });
+    return this.opts.readRule(name);
+  }
+
+  /** Frees the loaded model's device memory and workers. */
+  async unload(): Promise<void> {
+    const m = this.model;
     this.model = undefined;
+    await m?.executor.dispose();
+  }
+
+  async load(src: ModelSource, o: LoadOptions = {}): Promise<ModelInfo> {
+    if (this.busy) throw new EngineError('bad_argument', 'the engine is generating; stop it before loading a model');
+    await this.unload();
     o.onProgress?.({ phase: 'header', bytesDone: 0, bytesTotal: src.first.size });
     const gguf = await openGGUF(src.first, src.openShard);
     try {
@@ -54,7 +98,21 @@ export class LocalEngine {
       const cfgTemplate = src.tokenizerConfig !== undefined ? selectChatTemplate((src.tokenizerConfig as { chat_template?: unknown }).chat_template) : null;
       const template = cfgTemplate ?? chatTemplateFromGGUF(gguf.metadata) ?? tokenizer.chatTemplate;
       const nCtx = o.nCtx ?? 2048;
-      const session = await ReferenceSession.load(gguf, nCtx, false, md, (done, total) => o.onProgress?.({ phase: 'weights', bytesDone: done, bytesTotal: total }));
+      const model = makeModel(architecture(mdString(md, 'general.architecture', gguf.name), gguf.name), md, gguf.name, (n) => gguf.tensors.get(n)?.info.dims);
+      const tensorBytes = new Map([...gguf.tensors].map(([n, t]) => [n, t.info.nBytes]));
+      const devices = this.opts.devices ?? {};
+      const device = o.device ?? 'auto';
+      if (device === 'gpu' && devices.gpu === undefined) throw new EngineError('bad_argument', `--device gpu: ${devices.gpuMissing ?? 'there is no WebGPU device here'}`);
+      const rulesName = o.rules ?? (device === 'cpu' || (device === 'auto' && devices.gpu === undefined) ? ALL_CPU_RULES : defaultRulesFile(model, familyOf(md, model)));
+      const rules = await loadRules(rulesName, (n) => (n === rulesName && o.rulesText !== undefined ? Promise.resolve(o.rulesText) : this.readRule(n)), this.opts.resolveRule ?? ((_f, rel) => rel));
+      const plan = planPlacement(md, model, tensorBytes, rules, { nCtx });
+      const executor = await loadExecutor(gguf, model, plan, devices, {
+        nCtx,
+        cpuThreads: o.cpuThreads,
+        rulesName,
+        onProgress: (done, total) => o.onProgress?.({ phase: 'weights', bytesDone: done, bytesTotal: total }),
+      });
+      const session = new Session(model, executor.exec, nCtx, o.chunkSize);
       let weightBytes = 0;
       let nParams = 0;
       for (const t of gguf.tensors.values()) {
@@ -70,10 +128,10 @@ export class LocalEngine {
         weightBytes,
         nCtx,
         hasChatTemplate: template !== null,
-        backend: 'cpu-ref (reference CPU engine)',
+        backend: executor.label,
+        rules: rulesName,
       };
-      const tensorBytes = new Map([...gguf.tensors].map(([n, t]) => [n, t.info.nBytes]));
-      this.model = { session, md, tensorBytes, tokenizer, template, info, gen: { temperature: num('temperature'), top_p: num('top_p'), top_k: num('top_k') } };
+      this.model = { session, model, executor, plan, md, tensorBytes, tokenizer, template, info, gen: { temperature: num('temperature'), top_p: num('top_p'), top_k: num('top_k') } };
       o.onProgress?.({ phase: 'ready', bytesDone: weightBytes, bytesTotal: weightBytes });
       return info;
     } finally {
@@ -88,7 +146,7 @@ export class LocalEngine {
   /** The rule file the model gets by default (see rules/). */
   defaultRules(): string {
     const m = this.loaded();
-    return defaultRulesFile(m.session.model, familyOf(m.md, m.session.model));
+    return defaultRulesFile(m.model, familyOf(m.md, m.model));
   }
 
   /**
@@ -97,8 +155,8 @@ export class LocalEngine {
    */
   async plan(rulesName: string, rulesText: string, readRule: (name: string) => Promise<string>, nCtx?: number): Promise<PlanSummary> {
     const m = this.loaded();
-    const rules = await loadRules(rulesName, (n) => (n === rulesName ? Promise.resolve(rulesText) : readRule(n)), (_from, rel) => rel);
-    const p = planPlacement(m.md, m.session.model, m.tensorBytes, rules, { nCtx: nCtx ?? m.info.nCtx });
+    const rules = await loadRules(rulesName, (n) => (n === rulesName ? Promise.resolve(rulesText) : readRule(n)), this.opts.resolveRule ?? ((_from, rel) => rel));
+    const p = planPlacement(m.md, m.model, m.tensorBytes, rules, { nCtx: nCtx ?? m.info.nCtx });
     const count = (d: string): number => p.modules.filter((x) => x.placement.generate === d && x.tensors.length > 0).length;
     return { devices: p.devices, modulesOnGpu: count('gpu'), modulesOnCpu: count('cpu'), wasmShards: p.wasmShards };
   }

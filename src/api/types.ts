@@ -68,8 +68,10 @@ export interface ModelInfo {
   readonly weightBytes: number;
   readonly nCtx: number;
   readonly hasChatTemplate: boolean;
-  /** Where the engine runs the model (today: the reference CPU engine). */
+  /** Which backends run the model, e.g. "hybrid: WebGPU (…) + WASM relaxed-SIMD ×2 threads". */
   readonly backend: string;
+  /** The placement rules it was loaded with. */
+  readonly rules: string;
 }
 
 export interface PlanSummary {

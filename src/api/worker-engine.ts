@@ -3,7 +3,7 @@
 // ever awaits (it never computes).
 import * as Comlink from 'comlink';
 import type { ChatCompletionChunk, ChatCompletionRequest, LoadProgress, ModelInfo, PlanSummary } from './types.ts';
-import { installErrorTransfer, type EngineWorkerApi, type WorkerModelSource } from './worker-protocol.ts';
+import { installErrorTransfer, type EngineWorkerApi, type WorkerLoadOptions, type WorkerModelSource } from './worker-protocol.ts';
 
 export class WorkerEngine {
   private readonly remote: Comlink.Remote<EngineWorkerApi>;
@@ -13,8 +13,8 @@ export class WorkerEngine {
     this.remote = Comlink.wrap<EngineWorkerApi>(worker);
   }
 
-  load(src: WorkerModelSource, nCtx: number, onProgress: (p: LoadProgress) => void): Promise<ModelInfo> {
-    return this.remote.load(src, nCtx, Comlink.proxy(onProgress));
+  load(src: WorkerModelSource, opts: WorkerLoadOptions, onProgress: (p: LoadProgress) => void): Promise<ModelInfo> {
+    return this.remote.load(src, opts, Comlink.proxy(onProgress));
   }
 
   abort(): Promise<void> {

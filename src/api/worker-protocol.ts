@@ -8,8 +8,21 @@ import type { ChatCompletionChunk, ChatCompletionRequest, LoadProgress, ModelInf
 /** How the page names a model for the worker: picked/OPFS files (Files clone cheaply: they are references). */
 export type WorkerModelSource = { readonly kind: 'files'; readonly files: readonly File[] } | { readonly kind: 'url'; readonly url: string; readonly name: string };
 
+/** LoadOptions of LocalEngine that can cross to the worker (no callbacks). */
+export interface WorkerLoadOptions {
+  readonly nCtx: number;
+  /** auto: hardware WebGPU when present, else all-CPU rules. */
+  readonly device?: 'auto' | 'gpu' | 'cpu';
+  /** A shipped rule file (e.g. `mixtral.yaml`); default: chosen from the architecture and device. */
+  readonly rules?: string;
+  /** Edited text for `rules`. */
+  readonly rulesText?: string;
+  readonly cpuThreads?: number;
+  readonly chunkSize?: number;
+}
+
 export interface EngineWorkerApi {
-  load(src: WorkerModelSource, nCtx: number, onProgress: (p: LoadProgress) => void): Promise<ModelInfo>;
+  load(src: WorkerModelSource, opts: WorkerLoadOptions, onProgress: (p: LoadProgress) => void): Promise<ModelInfo>;
   /** Streams chunks to `onChunk`; resolves when the answer ends. */
   stream(req: ChatCompletionRequest, onChunk: (c: ChatCompletionChunk) => void): Promise<void>;
   /** Stops the answer being generated (its last chunk says finish_reason 'abort'). */

@@ -79,7 +79,7 @@ function ktwebTarget(placement: { id: string; label: string }): BenchTarget {
       try {
         // The thread count is passed through once the worker's load takes it; the row keeps the requested count
         // and shows the backend the engine reports, so a single-threaded backend is never labelled as threaded.
-        const info = await engine.load({ kind: 'files', files: [...model.files] }, opts.nCtx, (p) => {
+        const info = await engine.load({ kind: 'files', files: [...model.files] }, { nCtx: opts.nCtx, cpuThreads: opts.threads }, (p) => {
           if (loading) opts.onProgress(`${p.phase} ${((p.bytesDone / Math.max(1, p.bytesTotal)) * 100).toFixed(0)}%`);
         });
         loading = false;

@@ -101,7 +101,7 @@ async function load(): Promise<void> {
   const t0 = performance.now();
   let loading = true; // progress callbacks are async messages and may arrive after load() resolved
   try {
-    const info = await engine.load(src, 2048, (p) => {
+    const info = await engine.load(src, { nCtx: 2048 }, (p) => {
       if (!loading) return;
       bar.value = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 0;
       const s = (performance.now() - t0) / 1000;

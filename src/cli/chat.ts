@@ -1,17 +1,13 @@
-// `ktweb chat`: generation on the reference engine (cpu-ref). With --prompt: one answer, streamed; without:
+// `ktweb chat`: generation on the engine as the placement rules put it (WebGPU, WASM or both). With --prompt: one answer, streamed; without:
 // an interactive conversation. Ctrl-C stops the current answer; Ctrl-C at the prompt (or Ctrl-D) leaves.
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { EngineError } from '../core/errors.ts';
-import { LocalEngine } from '../api/local-engine.ts';
 import type { ChatCompletionChunk, ChatMessage } from '../api/types.ts';
 import { DEFAULT_SAMPLER } from '../runtime/sampler.ts';
-import { nodeModelSource } from './load-text-model.ts';
+import { addEngineOptions, loadEngine, type EngineCliOptions } from './engine-options.ts';
 
-interface ChatOptions {
-  ggufPath?: string;
-  modelPath?: string;
-  rules?: string;
+interface ChatOptions extends EngineCliOptions {
   prompt?: string;
   maxNewTokens: string;
   temperature?: string;
@@ -20,9 +16,6 @@ interface ChatOptions {
   minP: string;
   repeatPenalty: string;
   seed: string;
-  ctx: string;
-  cpuThreads?: string;
-  device: string;
   raw?: boolean;
   json?: boolean;
 }
@@ -34,12 +27,7 @@ function num(name: string, v: string, min: number): number {
 }
 
 export function registerChat(program: Command): void {
-  program
-    .command('chat')
-    .description('chat with a model (reference CPU engine); interactive without --prompt')
-    .option('--gguf-path <file>', 'GGUF model (split models: the first part)')
-    .option('--model-path <dir>', 'HF model directory (tokenizer.json, tokenizer_config.json)')
-    .option('--rules <file>', 'placement rules (the hybrid runtime; the reference engine runs all on the CPU)')
+  addEngineOptions(program.command('chat').description('chat with a model; interactive without --prompt'))
     .option('--prompt <text>', 'answer this one message and exit')
     .option('--max-new-tokens <n>', 'tokens to generate per answer', '256')
     .option('--temperature <t>', '0 = greedy (default: generation_config.json of --model-path, else 0)')
@@ -48,17 +36,10 @@ export function registerChat(program: Command): void {
     .option('--min-p <p>', '0 = off', String(DEFAULT_SAMPLER.minP))
     .option('--repeat-penalty <r>', '1 = off', '1')
     .option('--seed <n>', 'sampling seed', '0')
-    .option('--ctx <n>', 'context size in tokens', '2048')
-    .option('--cpu-threads <n>', 'CPU threads (the reference engine uses one)')
-    .option('--device <d>', 'auto|gpu|cpu (the reference engine is CPU-only)', 'auto')
     .option('--raw', 'no chat template: continue the text as it is')
     .option('--json', 'print token ids, text and timings as JSON')
     .action(async (o: ChatOptions) => {
-      if (o.ggufPath === undefined) throw new EngineError('bad_argument', 'give --gguf-path FILE.gguf (weights are read from the GGUF)');
-      if (!['auto', 'gpu', 'cpu'].includes(o.device)) throw new EngineError('bad_argument', `--device ${o.device}: expected auto, gpu or cpu`);
-      if (o.device === 'gpu') throw new EngineError('bad_argument', '--device gpu needs the WebGPU backend, which is not built yet; use --device cpu');
-      const engine = new LocalEngine();
-      await engine.load(await nodeModelSource(o.ggufPath, o.modelPath), { nCtx: num('ctx', o.ctx, 8) });
+      const { engine } = await loadEngine(o, o.json === true);
       const req = {
         max_tokens: num('max-new-tokens', o.maxNewTokens, 1),
         ...(o.temperature !== undefined ? { temperature: num('temperature', o.temperature, 0) } : {}),
@@ -119,6 +100,7 @@ export function registerChat(program: Command): void {
         }
       } finally {
         process.off('SIGINT', onSigint);
+        await engine.unload(); // stops the CPU workers, frees GPU buffers
       }
     });
 }

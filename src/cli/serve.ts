@@ -4,10 +4,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
-import { LocalEngine } from '../api/local-engine.ts';
 import type { ChatCompletionRequest } from '../api/types.ts';
 import { EngineError, isEngineError } from '../core/errors.ts';
-import { nodeModelSource } from './load-text-model.ts';
+import { addEngineOptions, loadEngine, type EngineCliOptions } from './engine-options.ts';
 
 const MAX_BODY = 8 << 20;
 
@@ -71,17 +70,11 @@ function request(j: unknown): ChatCompletionRequest & { stream: boolean } {
 }
 
 export function registerServe(program: Command): void {
-  program
-    .command('serve')
-    .description('OpenAI-compatible HTTP server (POST /v1/chat/completions, GET /v1/models)')
-    .requiredOption('--gguf-path <file>', 'GGUF model')
-    .option('--model-path <dir>', 'HF model directory (config.json, tokenizer files)')
+  addEngineOptions(program.command('serve').description('OpenAI-compatible HTTP server (POST /v1/chat/completions, GET /v1/models)'))
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port (0 = any free port)', '8080')
-    .option('--ctx <n>', 'context size in tokens', '2048')
-    .action(async (o: { ggufPath: string; modelPath?: string; host: string; port: string; ctx: string }) => {
-      const engine = new LocalEngine();
-      const info = await engine.load(await nodeModelSource(o.ggufPath, o.modelPath), { nCtx: Number(o.ctx) });
+    .action(async (o: EngineCliOptions & { host: string; port: string }) => {
+      const { engine, info } = await loadEngine(o);
       let queue: Promise<void> = Promise.resolve();
       const server = createServer((req, res) => {
         const url = req.url ?? '/';
@@ -115,5 +108,6 @@ export function registerServe(program: Command): void {
       const addr = server.address() as AddressInfo;
       process.stderr.write(`ktweb serve: ${info.name} on http://${o.host}:${addr.port}/v1 (Ctrl-C to stop)\n`);
       await new Promise<void>((resolve) => process.once('SIGINT', () => server.close(() => resolve())));
+      await engine.unload();
     });
 }

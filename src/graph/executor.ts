@@ -24,4 +24,12 @@ export interface GraphExecutor {
   resetCache(): void;
   /** Executes the graph and returns the values of several nodes (segments hand more than one value on). */
   runMany?(g: Graph, inputs: RunInputs, outputs: readonly number[]): Promise<Float32Array[]>;
+  /**
+   * Puts every weight `g` reads on the device ahead of the first run, reading each one once through `read` and
+   * keeping no JS copy (loading streams tensor by tensor). Afterwards no graph of the same model that reads only
+   * these weights asks the constructor's weight callback again.
+   */
+  loadWeights?(g: Graph, read: (name: string) => Promise<WeightData>, onProgress?: (bytes: number) => void): Promise<void>;
+  /** Frees device memory and workers; the executor is unusable afterwards. */
+  dispose?(): void | Promise<void>;
 }

@@ -70,7 +70,7 @@ export function placeModules(root: ModuleNode, rules: readonly Rule[], defaultDe
     for (const c of m.children) visit(c, passDown);
   };
   visit(root, undefined);
-  const unused = rules.find((r) => !used.has(r));
+  const unused = rules.find((r) => !used.has(r) && r.inherited !== true);
   if (unused !== undefined) throw ruleError(unused.file, unused.line, 'this rule matches no module of the model; fix its name/class or remove it');
   return out;
 }

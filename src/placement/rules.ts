@@ -17,6 +17,8 @@ export interface Rule {
   readonly prefillDevice?: Device;
   readonly outDevice?: Device;
   readonly recursive: boolean;
+  /** From a file reached through `extends:`: the extending file may shadow it, so matching nothing is fine. */
+  readonly inherited?: boolean;
 }
 
 export interface RuleFile {
@@ -158,5 +160,6 @@ export async function loadRules(path: string, read: (path: string) => Promise<st
   if (seen.includes(path)) throw new EngineError('rule_invalid', `extends cycle: ${[...seen, path].join(' → ')}`, { file: path });
   const rf = parseRuleFile(await read(path), path);
   if (rf.extends === undefined) return [...rf.rules];
-  return [...rf.rules, ...(await loadRules(resolve(path, rf.extends), read, resolve, [...seen, path]))];
+  const base = await loadRules(resolve(path, rf.extends), read, resolve, [...seen, path]);
+  return [...rf.rules, ...base.map((r) => ({ ...r, inherited: true }))];
 }

@@ -2,11 +2,28 @@
 // token by token, streaming text through the tokenizer's incremental decoder. Stops at an end-of-generation
 // token, at maxNewTokens, or when the AbortSignal fires (Ctrl-C stops generation, not the process).
 import type { Sampler } from './sampler.ts';
+import type { TopKOptions } from './session.ts';
 
 export interface GenerationModel {
-  eval(tokens: readonly number[], allLogits?: boolean): Float32Array;
+  eval(tokens: readonly number[], allLogits?: boolean): Float32Array | Promise<Float32Array>;
+  /** The k best logits of the last position, cut on the device; undefined when it cannot. */
+  evalTopK?(tokens: readonly number[], o: TopKOptions): Promise<{ ids: Int32Array; logits: Float32Array } | undefined>;
   readonly position: number;
   readonly nCtx: number;
+}
+
+/** Largest k cut on the device; a sampler that needs more candidates gets the full logits. */
+const MAX_DEVICE_TOP_K = 256;
+
+/** Evaluates `tokens` and samples the next token, reading back only top-k candidates when the model can. */
+async function evalAndSample(model: GenerationModel, sampler: Sampler, tokens: readonly number[]): Promise<number> {
+  const k = sampler.candidates;
+  if (model.evalTopK !== undefined && k > 0 && k <= MAX_DEVICE_TOP_K) {
+    const penalty = sampler.o.repeatPenalty;
+    const r = await model.evalTopK(tokens, penalty !== 1 ? { k, penaltyIds: sampler.penalized, penalty } : { k });
+    if (r !== undefined) return sampler.sampleCandidates(r.ids, r.logits);
+  }
+  return sampler.sample(await model.eval(tokens));
 }
 
 export interface GenerationTokenizer {
@@ -52,7 +69,7 @@ export async function* generate(
   for (const t of prompt) sampler.accept(t);
   stats.promptTokens = prompt.length;
   let t0 = performance.now();
-  let logits = model.eval(prompt);
+  let next = await evalAndSample(model, sampler, prompt);
   stats.prefillMs = performance.now() - t0;
   t0 = performance.now();
   stats.stopReason = 'length';
@@ -61,7 +78,6 @@ export async function* generate(
       stats.stopReason = 'aborted';
       break;
     }
-    const next = sampler.sample(logits);
     sampler.accept(next);
     if (tok.isEog(next)) {
       stats.stopReason = 'eog';
@@ -74,7 +90,7 @@ export async function* generate(
       break;
     }
     await yieldToEventLoop(); // lets a SIGINT or a UI event through between tokens
-    logits = model.eval([next]);
+    next = await evalAndSample(model, sampler, [next]);
   }
   const rest = dec.flush?.() ?? '';
   if (rest !== '') yield { token: -1, text: rest };

@@ -43,6 +43,16 @@ export class Sampler {
     if (this.recent.length > this.o.repeatLastN) this.recent.shift();
   }
 
+  /** How many candidates sample() can need at most (0: the whole vocabulary); for device-side top-k. */
+  get candidates(): number {
+    return this.o.temperature === 0 ? 1 : this.o.topK;
+  }
+
+  /** Token ids whose repetition penalty applies now. */
+  get penalized(): Int32Array {
+    return Int32Array.from(new Set(this.recent));
+  }
+
   sample(logits: Float32Array): number {
     const l = this.o.repeatPenalty !== 1 ? logits.slice() : logits;
     if (this.o.repeatPenalty !== 1) {
@@ -52,8 +62,22 @@ export class Sampler {
     // Candidates sorted by logit, cut by top-k first (cheap), then softmax at temperature.
     let idx = Array.from(l.keys()).sort((a, b) => l[b]! - l[a]! || a - b);
     if (this.o.topK > 0) idx = idx.slice(0, this.o.topK);
-    const max = l[idx[0]!]!;
-    let p = idx.map((i) => Math.exp((l[i]! - max) / this.o.temperature));
+    return this.pick(idx, (i) => l[i]!);
+  }
+
+  /**
+   * sample() over candidates a device already penalized and sorted (descending, ties by lower id): the same
+   * draw as sample() on the full logits when there are `candidates` of them.
+   */
+  sampleCandidates(ids: Int32Array, logits: Float32Array): number {
+    if (this.o.temperature === 0) return ids[0]!;
+    const pos = new Map(Array.from(ids, (id, i) => [id, i] as const));
+    return this.pick(Array.from(ids), (id) => logits[pos.get(id)!]!);
+  }
+
+  private pick(idx: number[], logit: (id: number) => number): number {
+    const max = logit(idx[0]!);
+    let p = idx.map((i) => Math.exp((logit(i) - max) / this.o.temperature));
     let sum = p.reduce((a, b) => a + b, 0);
     p = p.map((v) => v / sum);
     let keep = p.length;

@@ -4,6 +4,7 @@ import { EngineError } from '../core/errors.ts';
 import { installErrorTransfer, type EngineWorkerApi } from '../api/worker-protocol.ts';
 import { LocalEngine } from '../api/local-engine.ts';
 import { modelSourceFromWorkerSource } from '../api/worker-sources.ts';
+import { browserComputeDevices } from './browser-devices.ts';
 
 // The shipped rule files, bundled as text so `extends:` resolves in the browser.
 const RULES = import.meta.glob<string>('../../rules/*.yaml', { query: '?raw', import: 'default', eager: true });
@@ -14,12 +15,15 @@ function ruleText(name: string): string {
 }
 
 installErrorTransfer();
-const engine = new LocalEngine();
+let engine = new LocalEngine({ readRule: (n) => Promise.resolve(ruleText(n)) });
 let controller: AbortController | undefined;
 
 const api: EngineWorkerApi = {
-  async load(src, nCtx, onProgress) {
-    return engine.load(await modelSourceFromWorkerSource(src, (url) => fetch(url).then((r) => r.blob())), { nCtx, onProgress });
+  async load(src, opts, onProgress) {
+    // Devices are opened per load: the choice (auto/gpu/cpu) may change, and a lost GPU gets a fresh device.
+    await engine.unload();
+    engine = new LocalEngine({ devices: await browserComputeDevices(opts.device ?? 'auto'), readRule: (n) => Promise.resolve(ruleText(n)) });
+    return engine.load(await modelSourceFromWorkerSource(src, (url) => fetch(url).then((r) => r.blob())), { ...opts, onProgress });
   },
   async stream(req, onChunk) {
     controller = new AbortController();

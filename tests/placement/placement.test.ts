@@ -138,4 +138,18 @@ describe('rule file errors name the file and line', () => {
     const ok = planPlacement(md, model, bytes, rules.slice(0, 1), { nCtx: 16 });
     expect(ok.modules.find((m) => m.path === 'model.layers.1.mlp.experts')!.placement.generate).toBe('cpu');
   });
+
+  it('a rule of an extended file may be shadowed by the extending file (matching nothing is fine there)', async () => {
+    const { md, model, bytes } = synthetic({ arch: 'qwen3moe', preset: 'tiny', quant: 'Q8_0' });
+    const files: Record<string, string> = {
+      'base.yaml': "- match: {name: '^model\\.layers\\.\\d+\\.mlp\\.experts$'}\n  replace: {class: experts, kwargs: {generate_device: cpu}}\n",
+      'top.yaml': "extends: base.yaml\nrules:\n  - match: {name: '^model\\.layers\\.\\d+\\.mlp\\.experts$'}\n    replace: {class: experts, kwargs: {generate_device: gpu}}\n",
+    };
+    const rules = await loadRules('top.yaml', (n) => Promise.resolve(files[n]!), (_f, rel) => rel);
+    const plan = planPlacement(md, model, bytes, rules, { nCtx: 16 });
+    expect(plan.modules.find((m) => m.path === 'model.layers.1.mlp.experts')!.placement.generate).toBe('gpu');
+    // the extending file's own rules must still match something
+    const dead = await loadRules('top.yaml', (n) => Promise.resolve(n === 'top.yaml' ? files['top.yaml']!.replace('mlp', 'nothing') : files[n]!), (_f, rel) => rel);
+    expect(() => planPlacement(md, model, bytes, dead, { nCtx: 16 })).toThrow(/top\.yaml:3: this rule matches no module/);
+  });
 });

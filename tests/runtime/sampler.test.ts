@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { topKOnHost } from '../../src/runtime/hybrid-executor.ts';
 import { Sampler, DEFAULT_SAMPLER } from '../../src/runtime/sampler.ts';
 
 function logitsFrom(probs: number[]): Float32Array {
@@ -55,5 +56,28 @@ describe('Sampler', () => {
 
   it('rejects settings out of range', () => {
     expect(() => new Sampler({ ...DEFAULT_SAMPLER, topP: 0 })).toThrow(/top-p/);
+  });
+
+  it('sampling from device top-k candidates draws what sampling the full logits draws (same seed, penalty, ties)', () => {
+    for (const o of [
+      { temperature: 0, topK: 40, repeatPenalty: 1 },
+      { temperature: 0, topK: 40, repeatPenalty: 1.3 },
+      { temperature: 0.8, topK: 40, topP: 0.9, repeatPenalty: 1.1 },
+      { temperature: 1.5, topK: 7, topP: 1, minP: 0, repeatPenalty: 1 },
+    ]) {
+      const seed = (Math.random() * 2 ** 31) | 0;
+      const full = new Sampler({ ...DEFAULT_SAMPLER, ...o, seed });
+      const cand = new Sampler({ ...DEFAULT_SAMPLER, ...o, seed });
+      for (let step = 0; step < 200; step++) {
+        // coarse values: many exact ties, so the tie order matters
+        const l = Float32Array.from({ length: 300 }, () => Math.round(Math.random() * 40) / 8 - 2);
+        const k = cand.candidates;
+        const { ids, logits } = topKOnHost(l, cand.o.repeatPenalty !== 1 ? { k, penaltyIds: cand.penalized, penalty: cand.o.repeatPenalty } : { k });
+        const a = full.sample(l);
+        expect(cand.sampleCandidates(ids, logits), JSON.stringify(o)).toBe(a);
+        full.accept(a);
+        cand.accept(a);
+      }
+    }
   });
 });

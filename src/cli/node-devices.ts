@@ -1,0 +1,87 @@
+// The devices of the Node face: WebGPU through Dawn (the `webgpu` package; a real GPU via Vulkan, or Chromium's
+// SwiftShader when the process was started with its ICD, DESIGN.md §6) and the WASM kernels on worker_threads.
+// `--device cpu` never touches the GPU; `auto` uses it only when an adapter answers.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { requestGpuContext, type GpuContext } from '../backends/webgpu/device.ts';
+import { WebGpuExecutor } from '../backends/webgpu/executor.ts';
+import { shaderLibrary, type ShaderLibrary } from '../backends/webgpu/wgsl-pre.ts';
+import { isSoftwareAdapter, type ComputeDevices, type DeviceExecutor, type DeviceExecutorOptions } from '../runtime/engine-executor.ts';
+import { WasmExecutor } from '../backends/wasm/executor.ts';
+import { createNodeWasmRuntime } from './node-wasm.ts';
+
+const SHADERS = fileURLToPath(new URL('../../shaders/', import.meta.url));
+
+/** Every shaders/**\/*.wgsl but the benchmark lab, as the pages get them from Vite. */
+export function nodeShaderLibrary(root = SHADERS): ShaderLibrary {
+  const out: [string, string][] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) {
+        if (e !== 'lab') walk(p);
+      } else if (e.endsWith('.wgsl')) out.push([relative(root, p), readFileSync(p, 'utf8')]);
+    }
+  };
+  walk(root);
+  return shaderLibrary(out);
+}
+
+/** The WASM kernels on worker_threads (one shared memory, the pool of wasm/src/pool.c). */
+async function nodeCpuExecutor(o: DeviceExecutorOptions): Promise<DeviceExecutor> {
+  const rt = await createNodeWasmRuntime({ threads: o.cpuThreads });
+  const ex = new WasmExecutor(rt, o.weights, o.nCtx);
+  const free = ex.dispose.bind(ex);
+  return Object.assign(ex, {
+    label: `WASM ${rt.isa} ×${rt.threads} threads`,
+    dispose: async () => {
+      free();
+      await rt.dispose();
+    },
+  });
+}
+
+/** Dawn finds GPUs through Vulkan only; without an ICD it would just print a loader warning. */
+function vulkanDriverListed(): boolean {
+  if (process.env['VK_ICD_FILENAMES'] !== undefined || process.env['VK_DRIVER_FILES'] !== undefined) return true;
+  return ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'].some((d) => existsSync(d) && readdirSync(d).length > 0);
+}
+
+/** Dawn's GPU object: it must outlive every device (collected, it takes the devices down with a segfault). */
+let dawn: GPU | undefined;
+
+/** The first GPU adapter Dawn finds, or why there is none. */
+async function openGpu(): Promise<GpuContext | string> {
+  let create: (opts: string[]) => GPU;
+  try {
+    ({ create } = (await import('webgpu')) as { create: (opts: string[]) => GPU });
+  } catch (e) {
+    return `the WebGPU runtime for Node (the webgpu package) did not load: ${(e as Error).message.split('\n')[0]}`;
+  }
+  dawn ??= create([]);
+  const adapter = await dawn.requestAdapter({ powerPreference: 'high-performance' });
+  if (adapter === null) return 'no WebGPU adapter was found (no Vulkan GPU driver; on a CPU-only machine start with VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json for software WebGPU)';
+  return requestGpuContext(adapter, { timestamps: true });
+}
+
+
+export async function nodeComputeDevices(device: 'auto' | 'gpu' | 'cpu'): Promise<ComputeDevices> {
+  const cpu = (o: DeviceExecutorOptions): Promise<DeviceExecutor> => nodeCpuExecutor(o);
+  if (device === 'cpu') return { cpu, gpuMissing: 'the GPU was not asked for (--device cpu)' };
+  if (device === 'auto' && !vulkanDriverListed()) return { cpu, gpuMissing: 'no Vulkan driver is installed, so Dawn sees no GPU' };
+  const gpu = await openGpu();
+  if (typeof gpu === 'string') return { cpu, gpuMissing: gpu };
+  if (device === 'auto' && isSoftwareAdapter(gpu.caps.description)) {
+    gpu.device.destroy();
+    return { cpu, gpuMissing: `the only WebGPU adapter is a software one (${gpu.caps.description}), slower than the CPU kernels; --device gpu uses it anyway` };
+  }
+  const shaders = nodeShaderLibrary();
+  return {
+    cpu,
+    gpu: (o) => {
+      const ex = new WebGpuExecutor(gpu, o.weights, { nCtx: o.nCtx, shaders });
+      return Promise.resolve(Object.assign(ex, { label: `WebGPU (${gpu.caps.description || 'adapter'})`, dispose: () => ex.destroy() }));
+    },
+  };
+}

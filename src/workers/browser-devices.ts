@@ -1,0 +1,76 @@
+// The devices of the page's engine worker: WebGPU from navigator.gpu and the WASM kernels on module Workers
+// spawned from this worker (they share one WebAssembly.Memory; the page is crossOriginIsolated). The kernel
+// binaries are assets Vite fingerprints (`npm run build:wasm` makes them before dev or build).
+import type { WasmIsa } from '../backends/wasm/abi.ts';
+import { WasmExecutor } from '../backends/wasm/executor.ts';
+import { compileKernels, WasmRuntime, type KernelModules, type WasmPlatform } from '../backends/wasm/runtime.ts';
+import { requestGpuContext } from '../backends/webgpu/device.ts';
+import { WebGpuExecutor } from '../backends/webgpu/executor.ts';
+import { viteShaderLibrary } from '../backends/webgpu/shaders-vite.ts';
+import { EngineError } from '../core/errors.ts';
+import { isSoftwareAdapter, type ComputeDevices, type DeviceExecutor, type DeviceExecutorOptions } from '../runtime/engine-executor.ts';
+
+const KERNELS: Record<WasmIsa, URL> = {
+  scalar: new URL('../../wasm/out/kernels-scalar.wasm', import.meta.url),
+  simd128: new URL('../../wasm/out/kernels-simd128.wasm', import.meta.url),
+  relaxed: new URL('../../wasm/out/kernels-relaxed.wasm', import.meta.url),
+};
+
+let modules: Promise<KernelModules> | undefined;
+function kernels(): Promise<KernelModules> {
+  modules ??= (async () => {
+    const bins: Partial<Record<WasmIsa, ArrayBuffer>> = {};
+    for (const [isa, url] of Object.entries(KERNELS) as [WasmIsa, URL][]) {
+      const r = await fetch(url);
+      if (!r.ok) throw new EngineError('io', `the WASM kernels did not load (${url.pathname}: HTTP ${r.status}); run \`npm run build:wasm\` before serving the pages`);
+      bins[isa] = await r.arrayBuffer();
+    }
+    return compileKernels(bins);
+  })();
+  modules.catch(() => (modules = undefined));
+  return modules;
+}
+
+const platform: WasmPlatform = {
+  hardwareConcurrency: navigator.hardwareConcurrency,
+  createWorker() {
+    const w = new Worker(new URL('./wasm-kernel.worker.ts', import.meta.url), { type: 'module' });
+    return { endpoint: w, terminate: () => w.terminate() };
+  },
+};
+
+async function cpuExecutor(o: DeviceExecutorOptions): Promise<DeviceExecutor> {
+  if (!crossOriginIsolated) throw new EngineError('bad_argument', 'the page is not cross-origin isolated, so WASM threads cannot share memory; serve it with COOP/COEP headers (README)');
+  const rt = await WasmRuntime.create({ modules: await kernels(), platform, threads: o.cpuThreads ?? navigator.hardwareConcurrency });
+  const ex = new WasmExecutor(rt, o.weights, o.nCtx);
+  const free = ex.dispose.bind(ex);
+  return Object.assign(ex, {
+    label: `WASM ${rt.isa} ×${rt.threads} threads`,
+    dispose: async () => {
+      free();
+      await rt.dispose();
+    },
+  });
+}
+
+export async function browserComputeDevices(device: 'auto' | 'gpu' | 'cpu'): Promise<ComputeDevices> {
+  const cpu = cpuExecutor;
+  if (device === 'cpu') return { cpu, gpuMissing: 'the GPU was not asked for (device: cpu)' };
+  const gpuApi = (navigator as Navigator & { gpu?: GPU }).gpu;
+  if (gpuApi === undefined) return { cpu, gpuMissing: 'this browser has no WebGPU (navigator.gpu is missing)' };
+  const adapter = await gpuApi.requestAdapter({ powerPreference: 'high-performance' });
+  if (adapter === null) return { cpu, gpuMissing: 'WebGPU found no adapter (a blocked or missing GPU driver)' };
+  const ctx = await requestGpuContext(adapter);
+  if (device === 'auto' && isSoftwareAdapter(ctx.caps.description)) {
+    ctx.device.destroy();
+    return { cpu, gpuMissing: `the only WebGPU adapter is a software one (${ctx.caps.description}), slower than the CPU kernels; choose the GPU device to use it anyway` };
+  }
+  const shaders = viteShaderLibrary();
+  return {
+    cpu,
+    gpu: (o) => {
+      const ex = new WebGpuExecutor(ctx, o.weights, { nCtx: o.nCtx, shaders });
+      return Promise.resolve(Object.assign(ex, { label: `WebGPU (${ctx.caps.description || 'adapter'})`, dispose: () => ex.destroy() }));
+    },
+  };
+}
