@@ -41,6 +41,8 @@ export interface LoadOptions {
   readonly cpuThreads?: number;
   /** Prompt tokens per prefill batch (default 512). */
   readonly chunkSize?: number;
+  /** Hybrid: run the GPU's shared experts while the CPU runs the routed ones (default on). */
+  readonly overlap?: boolean;
 }
 
 export interface EngineOptions {
@@ -110,6 +112,7 @@ export class LocalEngine {
         nCtx,
         cpuThreads: o.cpuThreads,
         rulesName,
+        overlap: o.overlap,
         onProgress: (done, total) => o.onProgress?.({ phase: 'weights', bytesDone: done, bytesTotal: total }),
       });
       const session = new Session(model, executor.exec, nCtx, o.chunkSize);

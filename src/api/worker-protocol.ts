@@ -19,6 +19,7 @@ export interface WorkerLoadOptions {
   readonly rulesText?: string;
   readonly cpuThreads?: number;
   readonly chunkSize?: number;
+  readonly overlap?: boolean;
 }
 
 export interface EngineWorkerApi {

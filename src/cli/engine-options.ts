@@ -18,6 +18,7 @@ export interface EngineCliOptions {
   cpuThreads?: string;
   device: string;
   chunkSize: string;
+  overlap: boolean;
 }
 
 export function addEngineOptions(c: Command): Command {
@@ -28,7 +29,8 @@ export function addEngineOptions(c: Command): Command {
     .option('--device <d>', 'auto|gpu|cpu: auto uses a hardware GPU when there is one', 'auto')
     .option('--cpu-threads <n>', 'CPU worker threads (default: physical cores)')
     .option('--ctx <n>', 'context size in tokens', '2048')
-    .option('--chunk-size <n>', 'prompt tokens per prefill batch', '512');
+    .option('--chunk-size <n>', 'prompt tokens per prefill batch', '512')
+    .option('--no-overlap', 'hybrid: wait for the CPU experts instead of running the shared experts meanwhile');
 }
 
 export function intArg(name: string, v: string, min: number): number {
@@ -63,6 +65,7 @@ export async function loadEngine(o: EngineCliOptions, quiet = false): Promise<{ 
     nCtx: intArg('ctx', o.ctx, 8),
     chunkSize: intArg('chunk-size', o.chunkSize, 1),
     device,
+    overlap: o.overlap,
     ...(o.rules !== undefined ? { rules: resolve(o.rules) } : {}),
     ...(cpuThreads !== undefined ? { cpuThreads } : {}),
     onProgress: (p) => {

@@ -73,7 +73,7 @@ export async function loadExecutor(
   model: Model,
   plan: PlacementPlan,
   devices: ComputeDevices,
-  o: { nCtx: number; cpuThreads?: number; rulesName: string; onProgress?: (done: number, total: number) => void },
+  o: { nCtx: number; cpuThreads?: number; rulesName: string; overlap?: boolean; onProgress?: (done: number, total: number) => void },
 ): Promise<LoadedExecutor> {
   const usesGpu = uses(plan, 'gpu');
   const usesCpu = uses(plan, 'cpu');
@@ -99,7 +99,7 @@ export async function loadExecutor(
     const cpuOpts = { ...common, weightBytes: plan.devices.cpu.weights };
     const cpu = usesCpu ? await (devices.cpu?.(cpuOpts) ?? Promise.resolve(cpuRef(cpuOpts))) : undefined;
     if (cpu !== undefined) opened.push(cpu);
-    const exec: GraphExecutor = gpu !== undefined && cpu !== undefined ? new HybridExecutor({ gpu, cpu }, nodeDevices(plan)) : (gpu ?? cpu)!;
+    const exec: GraphExecutor = gpu !== undefined && cpu !== undefined ? new HybridExecutor({ gpu, cpu }, nodeDevices(plan), { overlap: o.overlap ?? true }) : (gpu ?? cpu)!;
     const label = gpu !== undefined && cpu !== undefined ? `hybrid: ${gpu.label} + ${cpu.label}` : (gpu ?? cpu)!.label;
 
     // A one-token graph has the decode placement, a two-token graph the prefill placement; together they read

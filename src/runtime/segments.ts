@@ -1,7 +1,12 @@
-// Cuts a graph into device segments for the hybrid runtime: maximal runs of consecutive nodes placed on the
-// same device. Each segment becomes a graph of its own in which values from other segments are `external`
-// nodes; it lists which of its values later segments need. Weights and inputs go with the segment that uses
-// them (a weight leaf is recorded where its consumer runs), so a segment never reads another device's memory.
+// Cuts a graph into device segments for the hybrid runtime. Each segment becomes a graph of its own in which
+// values from other segments are `external` nodes; it lists which of its values later segments need and which
+// segments it waits for. Weights and inputs go with the segment that uses them (a weight leaf is recorded where
+// its consumer runs), so a segment never reads another device's memory.
+//
+// With `overlap`, the order is chosen so both devices work at once (KTransformers: the GPU computes the shared
+// experts while the CPU computes the routed ones): nodes are emitted by how soon the other device needs them,
+// and a segment is cut where a node would wait for another device's segment it did not wait for already. At an
+// MoE layer this gives GPU (attention … router) → CPU (experts) ∥ GPU (shared experts) → GPU (add …).
 import type { Graph, GraphNode, NodeSpec } from '../graph/graph.ts';
 
 export type SegmentDevice = 'gpu' | 'cpu';
@@ -13,27 +18,84 @@ export interface Segment {
   readonly externals: ReadonlyMap<number, number>;
   /** Values this segment hands on: original node id → segment node id. */
   readonly outputs: ReadonlyMap<number, number>;
+  /** Indices of the earlier segments whose values it reads. */
+  readonly deps: readonly number[];
 }
 
 const LEAF = new Set<NodeSpec['op']>(['weight', 'input']);
 
-export function splitGraph(g: Graph, deviceOf: (n: GraphNode) => SegmentDevice): Segment[] {
+/**
+ * A topological order of the compute nodes in which each node comes as early as the other device needs it:
+ * urgency = position of the first node on the other device that depends on it (∞: none), smallest first, ties
+ * in graph order. With one device everywhere this is the graph order.
+ */
+function overlapOrder(g: Graph, dev: readonly SegmentDevice[], compute: readonly GraphNode[]): GraphNode[] {
+  const consumers: number[][] = g.nodes.map(() => []);
+  for (const n of compute) for (const s of n.src) consumers[s]!.push(n.id);
+  const urgency = new Array<number>(g.nodes.length).fill(Infinity);
+  for (let i = compute.length - 1; i >= 0; i--) {
+    const n = compute[i]!;
+    let u = Infinity;
+    for (const c of consumers[n.id]!) u = Math.min(u, dev[c] !== dev[n.id] ? c : urgency[c]!);
+    urgency[n.id] = u;
+  }
+  const pending = new Map<number, number>(); // node → unmet compute sources
+  const isCompute = new Set(compute.map((n) => n.id));
+  const ready: GraphNode[] = [];
+  for (const n of compute) {
+    const k = n.src.filter((s) => isCompute.has(s)).length;
+    if (k === 0) ready.push(n);
+    else pending.set(n.id, k);
+  }
+  const out: GraphNode[] = [];
+  while (ready.length > 0) {
+    let best = 0;
+    for (let i = 1; i < ready.length; i++) {
+      const a = ready[i]!;
+      const b = ready[best]!;
+      if (urgency[a.id]! < urgency[b.id]! || (urgency[a.id] === urgency[b.id] && a.id < b.id)) best = i;
+    }
+    const n = ready.splice(best, 1)[0]!;
+    out.push(n);
+    for (const c of new Set(consumers[n.id])) {
+      const k = pending.get(c)! - 1;
+      if (k === 0) {
+        pending.delete(c);
+        ready.push(g.nodes[c]!);
+      } else pending.set(c, k);
+    }
+  }
+  return out;
+}
+
+export function splitGraph(g: Graph, deviceOf: (n: GraphNode) => SegmentDevice, o: { overlap?: boolean } = {}): Segment[] {
   // Leaves take the device of their first consumer; everything else its own.
   const dev: SegmentDevice[] = [];
   for (const n of g.nodes) dev[n.id] = deviceOf(n);
   for (const n of g.nodes) for (const s of n.src) if (LEAF.has(g.nodes[s]!.spec.op) && g.nodes[s]!.id < n.id) dev[s] = dev[n.id]!;
+  const compute = g.nodes.filter((n) => !LEAF.has(n.spec.op)); // leaves are re-created inside the segments that read them
+  const order = o.overlap === true ? overlapOrder(g, dev, compute) : compute;
+
   const runs: GraphNode[][] = [];
-  for (const n of g.nodes) {
-    if (LEAF.has(n.spec.op)) continue; // leaves are re-created inside the segments that read them
-    const last = runs[runs.length - 1];
-    if (last !== undefined && dev[last[0]!.id] === dev[n.id]) last.push(n);
-    else runs.push([n]);
-  }
+  const runDeps: Set<number>[] = [];
   const segOf = new Map<number, number>();
-  runs.forEach((r, i) => r.forEach((n) => segOf.set(n.id, i)));
-  // Which values each segment must hand on: read by a later segment, or the graph's output.
+  for (const n of order) {
+    const cur = runs.length - 1;
+    const srcSegs = new Set(n.src.flatMap((s) => (segOf.has(s) ? [segOf.get(s)!] : [])));
+    // Joining the current run would make all of it wait for another device's segment it does not wait for yet.
+    const newWait = [...srcSegs].some((s) => s !== cur && runs[s]![0] !== undefined && dev[runs[s]![0]!.id] !== dev[n.id] && !runDeps[cur]!.has(s));
+    if (cur < 0 || dev[runs[cur]![0]!.id] !== dev[n.id] || (o.overlap === true && newWait)) {
+      runs.push([]);
+      runDeps.push(new Set());
+    }
+    const i = runs.length - 1;
+    runs[i]!.push(n);
+    segOf.set(n.id, i);
+    for (const s of srcSegs) if (s !== i) runDeps[i]!.add(s);
+  }
+  // Which values each segment must hand on: read by another segment, or the graph's output.
   const handOn = runs.map(() => new Set<number>());
-  for (const n of g.nodes) {
+  for (const n of compute) {
     for (const s of n.src) {
       const from = segOf.get(s);
       if (from !== undefined && from !== segOf.get(n.id)) handOn[from]!.add(s);
@@ -61,7 +123,10 @@ export function splitGraph(g: Graph, deviceOf: (n: GraphNode) => SegmentDevice):
     };
     for (const n of run) local.set(n.id, add(n.spec, n.src.map(ref), n));
     const outputs = new Map([...handOn[i]!].map((o) => [o, local.get(o)!] as const));
+    // The segment's own output: the graph's output where it holds it (segment.run() returns that), else its last node.
     const last = run[run.length - 1]!;
-    return { device: dev[last.id]!, graph: { nodes, output: local.get(last.id)!, nTokens: g.nTokens }, externals, outputs };
+    const out = local.get(g.output) ?? local.get(last.id)!;
+    const deps = [...runDeps[i]!].sort((a, b) => a - b);
+    return { device: dev[last.id]!, graph: { nodes, output: out, nTokens: g.nTokens }, externals, outputs, deps };
   });
 }

@@ -44,27 +44,40 @@ describe('hybrid split (cpu-ref on both sides) = whole graph', () => {
         await gguf.close();
         const w = (n: string): WeightData => weights.get(n)!;
         const whole = new CpuRefExecutor(w, 32);
-        const hybrid = new HybridExecutor({ gpu: new CpuRefExecutor(w, 32), cpu: new CpuRefExecutor(w, 32) }, nodeDevices(plan));
+        const serial = new HybridExecutor({ gpu: new CpuRefExecutor(w, 32), cpu: new CpuRefExecutor(w, 32) }, nodeDevices(plan));
+        const overlap = new HybridExecutor({ gpu: new CpuRefExecutor(w, 32), cpu: new CpuRefExecutor(w, 32) }, nodeDevices(plan), { overlap: true });
         const prompt = [1, 17, 99, 5, 42, 7];
         const steps: [number[], number][] = [[prompt, 0], [[11], prompt.length], [[12], prompt.length + 1]];
         for (const [tokens, start] of steps) {
           const g = model.build({ nTokens: tokens.length, allLogits: true });
           const inputs = { tokens: Int32Array.from(tokens), positions: Int32Array.from(tokens, (_, i) => start + i) };
           const a = await whole.run(g, inputs);
-          const b = await hybrid.run(g, inputs);
-          expect(b).toEqual(a);
-          const segs = hybrid.segments(g);
+          expect(await serial.run(g, inputs)).toEqual(a);
+          expect(await overlap.run(g, inputs)).toEqual(a);
+          const segs = serial.segments(g);
+          const moeLayers = g.nodes.filter((n) => n.spec.op === 'moe_experts').length;
+          const shared = g.nodes.some((n) => /shared_expert/.test(n.module));
           if (file !== 'all-cpu.yaml') {
             // embedding (cpu) → layers with each MoE layer's experts on the CPU → head (gpu)
-            const moeLayers = g.nodes.filter((n) => n.spec.op === 'moe_experts').length;
             expect(segs.map((s) => s.device)).toEqual(['cpu', ...Array.from({ length: moeLayers }, () => ['gpu', 'cpu']).flat(), 'gpu']);
             for (const s of segs.filter((x) => x.device === 'cpu').slice(1)) {
               // the experts' segment receives the normed hidden state and the router output, hands back one value
               expect(s.externals.size).toBe(2);
               expect(s.outputs.size).toBe(1);
             }
+            // With overlap, a GPU segment that does not wait for the experts follows each experts segment exactly
+            // when the layer has shared experts: the shared experts run while the CPU computes the routed ones.
+            const o = overlap.segments(g);
+            let concurrent = 0;
+            o.forEach((s, i) => {
+              if (s.device !== 'cpu' || i === 0) return;
+              const next = o[i + 1];
+              if (next?.device === 'gpu' && !next.deps.includes(i)) concurrent++;
+            });
+            expect(concurrent, `${arch}: GPU segments running beside the experts`).toBe(shared ? moeLayers : 0);
           } else {
             expect(segs).toHaveLength(1);
+            expect(overlap.segments(g)).toHaveLength(1);
           }
         }
       });
