@@ -146,6 +146,12 @@ export class LocalEngine {
     return this.model?.info;
   }
 
+  /** The loaded model's session, executor and plan (benchmarks drive token ids through it directly). */
+  get runtime(): { readonly session: Session; readonly executor: LoadedExecutor; readonly plan: PlacementPlan; readonly model: Model } {
+    const m = this.loaded();
+    return { session: m.session, executor: m.executor, plan: m.plan, model: m.model };
+  }
+
   /** The rule file the model gets by default (see rules/). */
   defaultRules(): string {
     const m = this.loaded();

@@ -1,5 +1,6 @@
 // The engine options every model-running command shares (chat, serve, bench): rules, device, threads, context
 // and prefill chunk; and loading the engine with them on this machine's devices.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -66,7 +67,8 @@ export async function loadEngine(o: EngineCliOptions, quiet = false): Promise<{ 
     chunkSize: intArg('chunk-size', o.chunkSize, 1),
     device,
     overlap: o.overlap,
-    ...(o.rules !== undefined ? { rules: resolve(o.rules) } : {}),
+    // a path when it is one (or a file here), else a shipped rule file by name (`--rules all-cpu.yaml`)
+    ...(o.rules !== undefined ? { rules: o.rules.includes('/') || existsSync(o.rules) ? resolve(o.rules) : o.rules } : {}),
     ...(cpuThreads !== undefined ? { cpuThreads } : {}),
     onProgress: (p) => {
       if (tty && p.phase === 'weights') process.stderr.write(`\rloading weights ${((100 * p.bytesDone) / Math.max(1, p.bytesTotal)).toFixed(0)}%`);

@@ -8,6 +8,7 @@ import { registerChat } from './chat.ts';
 import { registerTokenize } from './tokenize.ts';
 import { registerPlan } from './plan.ts';
 import { registerServe } from './serve.ts';
+import { registerBench } from './bench.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('ktweb')
@@ -20,6 +21,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerTokenize(program);
   registerPlan(program);
   registerServe(program);
+  registerBench(program);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

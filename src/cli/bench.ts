@@ -1,0 +1,210 @@
+// `ktweb bench`: prefill and decode tokens/s of a GGUF under several placements (hybrid = the model's own rules,
+// all-gpu, all-cpu, or rule files), with a per-step breakdown of decode (GPU busy, CPU busy, both at once, time
+// outside both = hand-offs and JS), the CPU-side roofline (measured DRAM GB/s ÷ the weight bytes the CPU reads
+// per token: the routed experts in hybrid) and what fraction of it decode reaches. Table; --out writes JSON.
+import { writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import type { Command } from 'commander';
+import { EngineError } from '../core/errors.ts';
+import type { Graph, GraphNode } from '../graph/graph.ts';
+import { HybridExecutor } from '../runtime/hybrid-executor.ts';
+import { nodeDevices } from '../runtime/placement-devices.ts';
+import { measureDramGBps } from './dram-probe.ts';
+import { addEngineOptions, intArg, loadEngine, type EngineCliOptions } from './engine-options.ts';
+import { physicalCores } from './node-wasm.ts';
+import { table } from './format.ts';
+
+interface BenchOptions extends EngineCliOptions {
+  placements: string;
+  promptLengths: string;
+  genTokens: string;
+  repetitions: string;
+  out?: string;
+  dram: boolean;
+  seed: string;
+}
+
+export interface StepBreakdown {
+  /** Mean per decode step, ms. */
+  readonly wallMs: number;
+  readonly gpuBusyMs: number;
+  readonly cpuBusyMs: number;
+  readonly overlapMs: number;
+  /** Neither device running a segment: hand-off copies, scheduling, JS. */
+  readonly outsideMs: number;
+  readonly segments: number;
+}
+
+export interface BenchRow {
+  readonly placement: string;
+  readonly rules: string;
+  readonly backend: string;
+  readonly loadMs: number;
+  readonly promptTokens: number;
+  readonly prefillTokensPerS: number;
+  readonly decodeTokens: number;
+  readonly decodeTokensPerS: number;
+  readonly step: StepBreakdown;
+  /** Weight bytes the CPU reads per decode token. */
+  readonly cpuBytesPerToken: number;
+  /** Decode tokens/s the CPU side could reach at DRAM speed (when it reads more than 1 MiB per token). */
+  readonly cpuRooflineTokensPerS?: number;
+  readonly fractionOfRoofline?: number;
+}
+
+const PLACEMENTS: Record<string, string | undefined> = { hybrid: undefined, 'all-gpu': 'all-gpu.yaml', 'all-cpu': 'all-cpu.yaml' };
+
+/**
+ * Weight bytes the CPU reads for one decode token: of the routed experts n_used of n_expert per layer, of an
+ * embedding table one row, of every other CPU-placed weight all of it.
+ */
+export function cpuBytesPerToken(g: Graph, onCpu: (n: GraphNode) => boolean, bytesOf: (name: string) => number): number {
+  const share = new Map<string, number>();
+  for (const n of g.nodes) {
+    if (!onCpu(n)) continue;
+    n.src.forEach((s, i) => {
+      const w = g.nodes[s]!;
+      if (w.spec.op !== 'weight') return;
+      let f = 1;
+      if (n.spec.op === 'moe_experts') f = n.spec.nUsed / w.shape[2]!;
+      else if (n.spec.op === 'get_rows' && i === 0) f = g.nTokens / w.shape[1]!;
+      share.set(w.spec.name, Math.max(share.get(w.spec.name) ?? 0, f));
+    });
+  }
+  let total = 0;
+  for (const [name, f] of share) total += bytesOf(name) * f;
+  return total;
+}
+
+function mulberry(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+async function benchPlacement(o: BenchOptions, placement: string, lengths: number[], gen: number, reps: number, dramGBps: number | undefined): Promise<BenchRow[]> {
+  const rules = placement in PLACEMENTS ? PLACEMENTS[placement] : placement;
+  const nCtx = Math.max(...lengths) + gen + 8;
+  const t0 = performance.now();
+  const { engine, info } = await loadEngine({ ...o, ...(rules !== undefined ? { rules } : {}), ctx: String(Math.max(nCtx, intArg('ctx', o.ctx, 8))) }, true);
+  const loadMs = performance.now() - t0;
+  try {
+    const { session, executor, plan, model } = engine.runtime;
+    const decodeGraph = model.build({ nTokens: 1, allLogits: false });
+    const where = nodeDevices(plan);
+    const cpuBytes = cpuBytesPerToken(decodeGraph, (n) => where(n, 1) === 'cpu', (n) => plan.tensorBytes.get(n) ?? 0);
+    const hybrid = executor.exec instanceof HybridExecutor ? executor.exec : undefined;
+    const rand = mulberry(intArg('seed', o.seed, 0));
+    const rows: BenchRow[] = [];
+    for (const len of lengths) {
+      let best: BenchRow | undefined;
+      for (let r = 0; r < reps; r++) {
+        session.reset();
+        const prompt = Array.from({ length: len }, () => 1 + Math.floor(rand() * (model.hp.nVocab - 1)));
+        const p0 = performance.now();
+        let next = (await session.evalTopK(prompt, { k: 1 }))?.ids[0] ?? argmaxOf(await session.eval(prompt));
+        const prefillMs = performance.now() - p0;
+        const acc = { wallMs: 0, gpuBusyMs: 0, cpuBusyMs: 0, overlapMs: 0, outsideMs: 0, segments: 0 };
+        const d0 = performance.now();
+        for (let i = 0; i < gen; i++) {
+          const s0 = performance.now();
+          next = (await session.evalTopK([next], { k: 1 }))?.ids[0] ?? argmaxOf(await session.eval([next]));
+          const wall = performance.now() - s0;
+          acc.wallMs += wall;
+          if (hybrid !== undefined) {
+            const st = hybrid.stats;
+            acc.gpuBusyMs += st.gpuMs;
+            acc.cpuBusyMs += st.cpuMs;
+            acc.overlapMs += st.overlapMs;
+            acc.outsideMs += Math.max(0, wall - (st.gpuMs + st.cpuMs - st.overlapMs));
+            acc.segments += st.segments;
+          } else {
+            acc[executor.usesGpu ? 'gpuBusyMs' : 'cpuBusyMs'] += wall;
+            acc.segments += 1;
+          }
+        }
+        const decodeMs = performance.now() - d0;
+        const mean = (v: number): number => Math.round((v / gen) * 1000) / 1000;
+        const decodeTps = gen / (decodeMs / 1e3);
+        const roofline = dramGBps !== undefined && cpuBytes > 2 ** 20 ? (dramGBps * 1e9) / cpuBytes : undefined;
+        const row: BenchRow = {
+          placement,
+          rules: info.rules,
+          backend: info.backend,
+          loadMs: Math.round(loadMs),
+          promptTokens: len,
+          prefillTokensPerS: round1(len / (prefillMs / 1e3)),
+          decodeTokens: gen,
+          decodeTokensPerS: round1(decodeTps),
+          cpuBytesPerToken: Math.round(cpuBytes),
+          step: { wallMs: mean(acc.wallMs), gpuBusyMs: mean(acc.gpuBusyMs), cpuBusyMs: mean(acc.cpuBusyMs), overlapMs: mean(acc.overlapMs), outsideMs: mean(acc.outsideMs), segments: Math.round(acc.segments / gen) },
+          ...(roofline !== undefined ? { cpuRooflineTokensPerS: round1(roofline), fractionOfRoofline: Math.round((decodeTps / roofline) * 1000) / 1000 } : {}),
+        };
+        if (best === undefined || row.decodeTokensPerS > best.decodeTokensPerS) best = row;
+      }
+      rows.push(best!);
+    }
+    return rows;
+  } finally {
+    await engine.unload();
+  }
+}
+
+const round1 = (v: number): number => Math.round(v * 10) / 10;
+
+function argmaxOf(l: Float32Array): number {
+  let b = 0;
+  for (let i = 1; i < l.length; i++) if (l[i]! > l[b]!) b = i;
+  return b;
+}
+
+function list(name: string, v: string): number[] {
+  const out = v.split(',').map((s) => intArg(name, s.trim(), 1));
+  if (out.length === 0) throw new EngineError('bad_argument', `--${name}: give a comma-separated list`);
+  return out;
+}
+
+export function registerBench(program: Command): void {
+  addEngineOptions(program.command('bench').description('prefill/decode tokens/s per placement with a per-step breakdown; JSON + table'))
+    .option('--placements <list>', 'comma-separated: hybrid (the model\'s rules), all-gpu, all-cpu, or rule files', 'hybrid,all-gpu,all-cpu')
+    .option('--prompt-lengths <list>', 'prompt lengths in tokens (random ids)', '128,1024')
+    .option('--gen-tokens <n>', 'decode steps per run', '32')
+    .option('--repetitions <n>', 'runs per prompt length (the fastest counts)', '1')
+    .option('--seed <n>', 'seed of the random prompt ids', '0')
+    .option('--no-dram', 'skip measuring DRAM bandwidth (no roofline)')
+    .option('--out <file>', 'write the results as JSON')
+    .action(async (o: BenchOptions) => {
+      const lengths = list('prompt-lengths', o.promptLengths);
+      const gen = intArg('gen-tokens', o.genTokens, 1);
+      const reps = intArg('repetitions', o.repetitions, 1);
+      const threads = o.cpuThreads !== undefined ? intArg('cpu-threads', o.cpuThreads, 1) : physicalCores();
+      const dram = o.dram ? Math.round((await measureDramGBps(threads)) * 10) / 10 : undefined;
+      const rows: BenchRow[] = [];
+      const skipped: { placement: string; reason: string }[] = [];
+      for (const p of o.placements.split(',').map((s) => s.trim())) {
+        try {
+          rows.push(...(await benchPlacement(o, p, lengths, gen, reps, dram)));
+        } catch (e) {
+          // A placement this machine cannot run (no GPU, too little memory) is reported, the others still run.
+          if (!(e instanceof EngineError)) throw e;
+          skipped.push({ placement: p, reason: e.oneLine() });
+        }
+      }
+      const machine = { cpu: cpus()[0]?.model ?? 'unknown', logicalCpus: cpus().length, physicalCores: physicalCores(), memoryBytes: totalmem(), cpuThreads: threads, node: process.versions.node };
+      const result = { date: new Date().toISOString(), model: o.ggufPath, machine, dramReadGBps: dram, results: rows, skipped };
+      process.stdout.write(
+        table(
+          ['placement', 'backend', 'prompt', 'prefill t/s', 'decode t/s', 'step ms', 'gpu ms', 'cpu ms', 'both ms', 'outside ms', 'roofline t/s', 'of roofline'],
+          rows.map((r) => [r.placement, r.backend, String(r.promptTokens), String(r.prefillTokensPerS), String(r.decodeTokensPerS), String(r.step.wallMs), String(r.step.gpuBusyMs), String(r.step.cpuBusyMs), String(r.step.overlapMs), String(r.step.outsideMs), String(r.cpuRooflineTokensPerS ?? '—'), r.fractionOfRoofline !== undefined ? `${(r.fractionOfRoofline * 100).toFixed(0)}%` : '—']),
+        ) + '\n',
+      );
+      if (dram !== undefined) process.stdout.write(`DRAM read ${dram} GB/s with ${threads} threads (roofline = that ÷ the weight bytes the CPU reads per token)\n`);
+      for (const s of skipped) process.stdout.write(`skipped ${s.placement}: ${s.reason}\n`);
+      if (o.out !== undefined) await writeFile(o.out, `${JSON.stringify(result, null, 2)}\n`);
+    });
+}
