@@ -10,12 +10,13 @@ import { generate, type GenerationStats } from '../runtime/generate.ts';
 import { promptTokens } from '../runtime/prompt.ts';
 import { loadExecutor, type ComputeDevices, type LoadedExecutor } from '../runtime/engine-executor.ts';
 import { Session } from '../runtime/session.ts';
+import { HybridExecutor } from '../runtime/hybrid-executor.ts';
 import { makeModel, type Model } from '../models/model.ts';
 import { architecture } from '../models/registry.ts';
 import type { PlacementPlan } from '../placement/index.ts';
 import { DEFAULT_SAMPLER, Sampler } from '../runtime/sampler.ts';
 import { chatTemplateFromGGUF, fromGGUFMetadata, fromTokenizerJson, selectChatTemplate, type Tokenizer } from '../tokenizer/index.ts';
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, FinishReason, LoadProgress, ModelInfo, PlanSummary, Timings } from './types.ts';
+import type { EngineStats, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, FinishReason, LoadProgress, ModelInfo, PlanSummary, Timings } from './types.ts';
 
 export interface ModelSource {
   readonly first: ByteSource;
@@ -144,6 +145,18 @@ export class LocalEngine {
 
   get info(): ModelInfo | undefined {
     return this.model?.info;
+  }
+
+  /** Live memory per device, the last step's device times and the placement summary. */
+  stats(): EngineStats {
+    const m = this.loaded();
+    const count = (d: string): number => m.plan.modules.filter((x) => x.placement.generate === d && x.tensors.length > 0).length;
+    const ex = m.executor.exec;
+    return {
+      memory: m.executor.memory(),
+      ...(ex instanceof HybridExecutor ? { lastStep: { ...ex.stats } } : {}),
+      placement: { rules: m.info.rules, modulesOnGpu: count('gpu'), modulesOnCpu: count('cpu') },
+    };
   }
 
   /** The loaded model's session, executor and plan (benchmarks drive token ids through it directly). */

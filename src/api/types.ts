@@ -81,3 +81,13 @@ export interface PlanSummary {
   readonly modulesOnCpu: number;
   readonly wasmShards: number;
 }
+
+/** What the engine reports about the loaded model while it runs (chat page, bench page). */
+export interface EngineStats {
+  /** Live bytes per device: GPU buffers, and each wasm memory of the CPU side (absent where not reported). */
+  readonly memory: { readonly gpu?: readonly number[]; readonly cpu?: readonly number[] };
+  /** The last forward pass of the hybrid runtime (absent on one device). */
+  readonly lastStep?: { readonly wallMs: number; readonly gpuMs: number; readonly cpuMs: number; readonly overlapMs: number; readonly segments: number };
+  /** Modules holding weights, by decode device, and the rules file. */
+  readonly placement: { readonly rules: string; readonly modulesOnGpu: number; readonly modulesOnCpu: number };
+}

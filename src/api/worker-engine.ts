@@ -2,7 +2,7 @@
 // Chunks arrive through a proxied callback and are re-exposed as an async iterator, so the UI thread only
 // ever awaits (it never computes).
 import * as Comlink from 'comlink';
-import type { ChatCompletionChunk, ChatCompletionRequest, LoadProgress, ModelInfo, PlanSummary } from './types.ts';
+import type { ChatCompletionChunk, ChatCompletionRequest, EngineStats, LoadProgress, ModelInfo, PlanSummary } from './types.ts';
 import { installErrorTransfer, type EngineWorkerApi, type WorkerLoadOptions, type WorkerModelSource } from './worker-protocol.ts';
 
 export class WorkerEngine {
@@ -27,6 +27,10 @@ export class WorkerEngine {
 
   plan(name: string, text: string): Promise<PlanSummary> {
     return this.remote.plan(name, text);
+  }
+
+  stats(): Promise<EngineStats> {
+    return this.remote.stats();
   }
 
   readonly chat = {

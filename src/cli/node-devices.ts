@@ -35,6 +35,7 @@ async function nodeCpuExecutor(o: DeviceExecutorOptions): Promise<DeviceExecutor
   const free = ex.dispose.bind(ex);
   return Object.assign(ex, {
     label: `WASM ${rt.isa} ×${rt.threads} threads`,
+    memoryBytes: () => [rt.memory.buffer.byteLength],
     dispose: async () => {
       free();
       await rt.dispose();

@@ -26,6 +26,8 @@ export interface DeviceExecutorOptions {
 export interface DeviceExecutor extends GraphExecutor {
   /** e.g. "WebGPU (NVIDIA H100)" or "WASM relaxed-SIMD ×16 threads". */
   readonly label: string;
+  /** Bytes the device holds now, per memory (GPU buffers; one entry per wasm memory). */
+  memoryBytes?(): number[];
 }
 
 /** What a face offers: how to open each device. Missing entries mean the device is not available here. */
@@ -43,6 +45,8 @@ export interface LoadedExecutor {
   readonly label: string;
   readonly usesGpu: boolean;
   readonly usesCpu: boolean;
+  /** Live bytes per device and memory, where the device reports them. */
+  memory(): { gpu?: number[]; cpu?: number[] };
   dispose(): Promise<void>;
 }
 
@@ -117,6 +121,7 @@ export async function loadExecutor(
       label,
       usesGpu,
       usesCpu,
+      memory: () => ({ ...(gpu?.memoryBytes !== undefined ? { gpu: gpu.memoryBytes() } : {}), ...(cpu?.memoryBytes !== undefined ? { cpu: cpu.memoryBytes() } : {}) }),
       dispose: async () => {
         for (const d of opened) await d.dispose?.();
       },

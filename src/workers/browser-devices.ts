@@ -46,6 +46,7 @@ async function cpuExecutor(o: DeviceExecutorOptions): Promise<DeviceExecutor> {
   const free = ex.dispose.bind(ex);
   return Object.assign(ex, {
     label: `WASM ${rt.isa} ×${rt.threads} threads`,
+    memoryBytes: () => [rt.memory.buffer.byteLength],
     dispose: async () => {
       free();
       await rt.dispose();

@@ -39,5 +39,8 @@ const api: EngineWorkerApi = {
   plan(name, text) {
     return engine.plan(name, text, (n) => Promise.resolve(ruleText(n)));
   },
+  stats() {
+    return Promise.resolve(engine.stats());
+  },
 };
 Comlink.expose(api);
