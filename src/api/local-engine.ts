@@ -8,7 +8,7 @@ import { openGGUF } from '../gguf/model.ts';
 import { mergeHfConfig } from '../models/hf-config.ts';
 import { generate, type GenerationStats } from '../runtime/generate.ts';
 import { promptTokens } from '../runtime/prompt.ts';
-import { loadExecutor, type ComputeDevices, type LoadedExecutor } from '../runtime/engine-executor.ts';
+import { deferExperts, loadExecutor, type ComputeDevices, type LoadedExecutor } from '../runtime/engine-executor.ts';
 import { Session } from '../runtime/session.ts';
 import { HybridExecutor } from '../runtime/hybrid-executor.ts';
 import { makeModel, type Model } from '../models/model.ts';
@@ -109,6 +109,7 @@ export class LocalEngine {
       const rulesName = o.rules ?? (device === 'cpu' || (device === 'auto' && devices.gpu === undefined) ? ALL_CPU_RULES : defaultRulesFile(model, familyOf(md, model)));
       const rules = await loadRules(rulesName, (n) => (n === rulesName && o.rulesText !== undefined ? Promise.resolve(o.rulesText) : this.readRule(n)), this.opts.resolveRule ?? ((_f, rel) => rel));
       const plan = planPlacement(md, model, tensorBytes, rules, { nCtx });
+      const defer = deferExperts(plan, model.hp.nExpertUsed); // a bad kwarg fails before any weight is read
       const executor = await loadExecutor(gguf, model, plan, devices, {
         nCtx,
         cpuThreads: o.cpuThreads,
@@ -116,7 +117,7 @@ export class LocalEngine {
         overlap: o.overlap,
         onProgress: (done, total) => o.onProgress?.({ phase: 'weights', bytesDone: done, bytesTotal: total }),
       });
-      const session = new Session(model, executor.exec, nCtx, o.chunkSize);
+      const session = new Session(model, executor.exec, nCtx, o.chunkSize, defer);
       let weightBytes = 0;
       let nParams = 0;
       for (const t of gguf.tensors.values()) {

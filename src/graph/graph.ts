@@ -86,9 +86,17 @@ export class GraphBuilder {
   readonly nodes: GraphNode[] = [];
   private module = 'model';
 
+  /**
+   * Expert deferral (kt-kernel): the output of the experts deferred at the previous MoE layer, to be added into
+   * the next layer's output (see models/blocks/ffn.ts moe()); the head adds what is left.
+   */
+  pendingDeferred: number | undefined;
+
   constructor(
     readonly nTokens: number,
     private readonly weightShape: (name: string) => Shape | undefined,
+    /** Routed experts per token whose output is added one layer later (0: none). */
+    readonly deferExperts = 0,
   ) {}
 
   /** Runs `f` with nodes attributed to HF module path `path`. */

@@ -7,6 +7,12 @@ export interface BuildOptions {
   readonly nTokens: number;
   /** Logits for every position (tests) or only the last (generation). */
   readonly allLogits: boolean;
+  /**
+   * Expert deferral (kt-kernel, a rules kwarg, off by default): at each MoE layer the `deferExperts` lowest-ranked
+   * of the n_used routed experts are added into the next layer's output instead of this one's, so the CPU can
+   * compute them while the GPU runs the next layer's attention. Changes the model's function slightly.
+   */
+  readonly deferExperts?: number;
 }
 
 export interface Architecture<H extends CommonHParams = CommonHParams> {
@@ -25,6 +31,11 @@ export interface Model {
 /** Shared tail: final norm, optionally the last position only, lm_head (tied to token_embd when output is absent). */
 export function lmHead(g: GraphBuilder, hp: CommonHParams, x: number, allLogits: boolean): number {
   return g.scope('lm_head', () => {
+    if (g.pendingDeferred !== undefined) {
+      // the last MoE layer's deferred experts have no next layer: they join the residual before the final norm
+      x = g.addT(x, g.pendingDeferred);
+      g.pendingDeferred = undefined;
+    }
     const h = allLogits ? x : g.getLast(x);
     const n = g.scope('model.norm', () => g.mul(g.rmsNorm(h, hp.eps), g.weight('output_norm.weight', [hp.nEmbd])));
     const w = g.hasWeight('output.weight') ? 'output.weight' : 'token_embd.weight';
@@ -38,7 +49,7 @@ export function makeModel<H extends CommonHParams>(arch: Architecture<H>, md: Me
     arch: arch as unknown as Architecture,
     hp,
     build(o: BuildOptions): Graph {
-      const g = new GraphBuilder(o.nTokens, weightShape);
+      const g = new GraphBuilder(o.nTokens, weightShape, o.deferExperts ?? 0);
       return g.build(arch.forward(g, hp, o.allLogits));
     },
   };

@@ -59,6 +59,28 @@ function uses(plan: PlacementPlan, d: 'gpu' | 'cpu'): boolean {
   return plan.modules.some((m) => m.placement.prefill === d || m.placement.generate === d);
 }
 
+/**
+ * The rules' `defer_experts` kwarg (kt-kernel expert deferral): one non-negative integer for all expert modules,
+ * below n_used; 0 when no rule sets it.
+ */
+export function deferExperts(plan: PlacementPlan, nUsed: number): number {
+  let value: number | undefined;
+  let from: string | undefined;
+  for (const m of plan.modules) {
+    const r = m.placement.rule;
+    const v = r?.kwargs['defer_experts'];
+    if (r === undefined || v === undefined || !m.path.endsWith('.experts')) continue;
+    const where = `${r.file}:${r.line}`;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= Math.max(1, nUsed)) {
+      throw new EngineError('rule_invalid', `${where}: defer_experts must be an integer from 0 to n_used − 1 = ${nUsed - 1}, got ${String(v)}`, { file: r.file });
+    }
+    if (value !== undefined && v !== value) throw new EngineError('rule_invalid', `${where}: defer_experts ${v} differs from ${value} set by ${from}; use one value for every layer`, { file: r.file });
+    value = v;
+    from = where;
+  }
+  return value ?? 0;
+}
+
 /** The weights a graph reads, in first-use order. */
 export function graphWeights(g: Graph): string[] {
   return [...new Set(g.nodes.flatMap((n) => (n.spec.op === 'weight' ? [n.spec.name] : [])))];

@@ -4,9 +4,11 @@
 // its consumer runs), so a segment never reads another device's memory.
 //
 // With `overlap`, the order is chosen so both devices work at once (KTransformers: the GPU computes the shared
-// experts while the CPU computes the routed ones): nodes are emitted by how soon the other device needs them,
-// and a segment is cut where a node would wait for another device's segment it did not wait for already. At an
-// MoE layer this gives GPU (attention … router) → CPU (experts) ∥ GPU (shared experts) → GPU (add …).
+// experts while the CPU computes the routed ones): CPU nodes are emitted as soon as they are ready, GPU nodes by
+// how soon the CPU needs them; a segment ends where the other device can start (a hand-off is complete) and is
+// cut where a node would wait for another device's segment it did not wait for already. At an MoE layer this
+// gives GPU (attention … router) → CPU (experts) ∥ GPU (shared experts) → GPU (add …); with expert deferral the
+// deferred experts form their own CPU segment that runs beside the next layer's attention.
 import type { Graph, GraphNode, NodeSpec } from '../graph/graph.ts';
 
 export type SegmentDevice = 'gpu' | 'cpu';
@@ -25,9 +27,10 @@ export interface Segment {
 const LEAF = new Set<NodeSpec['op']>(['weight', 'input']);
 
 /**
- * A topological order of the compute nodes in which each node comes as early as the other device needs it:
- * urgency = position of the first node on the other device that depends on it (∞: none), smallest first, ties
- * in graph order. With one device everywhere this is the graph order.
+ * A topological order of the compute nodes for two devices at once: CPU nodes (the slow side: routed experts)
+ * as soon as they are ready, GPU nodes by how soon the CPU needs them — urgency = position of the first node on
+ * the other device that depends on it (∞: none) —, ties in graph order. With one device everywhere this is the
+ * graph order.
  */
 function overlapOrder(g: Graph, dev: readonly SegmentDevice[], compute: readonly GraphNode[]): GraphNode[] {
   const consumers: number[][] = g.nodes.map(() => []);
@@ -53,7 +56,9 @@ function overlapOrder(g: Graph, dev: readonly SegmentDevice[], compute: readonly
     for (let i = 1; i < ready.length; i++) {
       const a = ready[i]!;
       const b = ready[best]!;
-      if (urgency[a.id]! < urgency[b.id]! || (urgency[a.id] === urgency[b.id] && a.id < b.id)) best = i;
+      const ca = dev[a.id] === 'cpu' ? 0 : 1;
+      const cb = dev[b.id] === 'cpu' ? 0 : 1;
+      if (ca < cb || (ca === cb && (urgency[a.id]! < urgency[b.id]! || (urgency[a.id] === urgency[b.id] && a.id < b.id)))) best = i;
     }
     const n = ready.splice(best, 1)[0]!;
     out.push(n);
@@ -79,12 +84,15 @@ export function splitGraph(g: Graph, deviceOf: (n: GraphNode) => SegmentDevice, 
   const runs: GraphNode[][] = [];
   const runDeps: Set<number>[] = [];
   const segOf = new Map<number, number>();
+  const consumers: number[][] = g.nodes.map(() => []);
+  for (const n of compute) for (const s of n.src) consumers[s]!.push(n.id);
+  let handOffReady = false;
   for (const n of order) {
     const cur = runs.length - 1;
     const srcSegs = new Set(n.src.flatMap((s) => (segOf.has(s) ? [segOf.get(s)!] : [])));
     // Joining the current run would make all of it wait for another device's segment it does not wait for yet.
     const newWait = [...srcSegs].some((s) => s !== cur && runs[s]![0] !== undefined && dev[runs[s]![0]!.id] !== dev[n.id] && !runDeps[cur]!.has(s));
-    if (cur < 0 || dev[runs[cur]![0]!.id] !== dev[n.id] || (o.overlap === true && newWait)) {
+    if (cur < 0 || dev[runs[cur]![0]!.id] !== dev[n.id] || (o.overlap === true && (newWait || handOffReady))) {
       runs.push([]);
       runDeps.push(new Set());
     }
@@ -92,6 +100,9 @@ export function splitGraph(g: Graph, deviceOf: (n: GraphNode) => SegmentDevice, 
     runs[i]!.push(n);
     segOf.set(n.id, i);
     for (const s of srcSegs) if (s !== i) runDeps[i]!.add(s);
+    // Once a node of the other device has everything it needs from this device, end the segment here so the
+    // other device can start (e.g. the immediate experts' sum, before the deferred experts).
+    handOffReady = consumers[n.id]!.some((c) => dev[c] !== dev[n.id] && g.nodes[c]!.src.every((s) => LEAF.has(g.nodes[s]!.spec.op) || dev[s] === dev[c] || segOf.has(s)));
   }
   // Which values each segment must hand on: read by another segment, or the graph's output.
   const handOn = runs.map(() => new Set<number>());

@@ -30,6 +30,8 @@ export class Session {
     readonly exec: GraphExecutor,
     readonly nCtx: number,
     readonly chunkSize = 512,
+    /** Expert deferral: routed experts per token added one layer later (rules kwarg defer_experts). */
+    readonly deferExperts = 0,
   ) {
     if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new EngineError('bad_argument', `chunk size ${chunkSize}: expected a positive integer`);
   }
@@ -49,7 +51,7 @@ export class Session {
     if (g !== undefined) {
       this.graphs.delete(key); // re-inserted below: Map order is the LRU order
     } else {
-      g = this.model.build({ nTokens, allLogits });
+      g = this.model.build({ nTokens, allLogits, deferExperts: this.deferExperts });
       if (this.graphs.size >= GRAPH_CACHE) this.graphs.delete(this.graphs.keys().next().value!);
     }
     this.graphs.set(key, g);

@@ -84,3 +84,30 @@ describe('hybrid split (cpu-ref on both sides) = whole graph', () => {
     }
   }
 });
+
+describe('hybrid split with expert deferral', () => {
+  it('the deferred experts of a layer run beside the next layer\'s attention (no segment of it waits for them)', async () => {
+    const path = join(dir, 'mixtral-defer.gguf');
+    await makeModel({ arch: 'mixtral', preset: 'tiny', quant: 'Q8_0', seed: 4 }, await NodeFileSink.create(path), ASSETS);
+    const gguf = await openGGUF(await NodeFileSource.open(path));
+    const md = gguf.metadata;
+    const model = modelFromMetadata(architecture(String(md.get('general.architecture')!.value), path), md, path, (n) => gguf.tensors.get(n)?.info.dims);
+    const rules = await loadRules(join(RULES, 'mixtral.yaml'), (p) => readFile(p, 'utf8'), (f, r) => resolve(dirname(f), r));
+    const plan = planPlacement(md, model, new Map([...gguf.tensors].map(([n, t]) => [n, t.info.nBytes])), rules, { nCtx: 32 });
+    const weights = new Map<string, WeightData>();
+    for (const [n, t] of gguf.tensors) weights.set(n, { type: t.info.type, dims: t.info.dims, bytes: await gguf.readTensor(n) });
+    await gguf.close();
+    const w = (n: string): WeightData => weights.get(n)!;
+    const hybrid = new HybridExecutor({ gpu: new CpuRefExecutor(w, 32), cpu: new CpuRefExecutor(w, 32) }, nodeDevices(plan), { overlap: true });
+    const g = model.build({ nTokens: 1, allLogits: false, deferExperts: 1 });
+    expect(await hybrid.run(g, { tokens: Int32Array.of(5), positions: Int32Array.of(0) })).toEqual(await new CpuRefExecutor(w, 32).run(g, { tokens: Int32Array.of(5), positions: Int32Array.of(0) }));
+    const segs = hybrid.segments(g);
+    const experts0 = segs.flatMap((s, i) => (s.graph.nodes.some((n) => n.spec.op === 'moe_experts' && n.module === 'model.layers.0.block_sparse_moe.experts') ? [i] : []));
+    expect(experts0).toHaveLength(2); // immediate and deferred, each its own segment
+    const deferred = experts0[1]!;
+    const attn1 = segs.findIndex((s) => s.graph.nodes.some((n) => n.spec.op === 'attn' && n.module === 'model.layers.1.self_attn'));
+    const waitsFor = (i: number, j: number): boolean => segs[i]!.deps.some((d) => d === j || waitsFor(d, j));
+    expect(attn1).toBeGreaterThan(deferred);
+    expect(waitsFor(attn1, deferred)).toBe(false);
+  });
+});

@@ -1,4 +1,5 @@
 // Feed-forward blocks: the dense SwiGLU MLP and the routed-experts MoE (with optional shared experts).
+import { EngineError } from '../../core/errors.ts';
 import type { GraphBuilder, MoeGateParams } from '../../graph/graph.ts';
 
 /** SwiGLU MLP over `prefix` ffn_{gate,up,down}{suffix} (HF gate_proj/up_proj/down_proj under the current
@@ -28,14 +29,26 @@ export function moe(g: GraphBuilder, il: number, x: number, nEmbd: number, o: Mo
     const logits = g.mulMat(g.weight(`${p}.ffn_gate_inp.weight`, [nEmbd, nExpert]), x);
     return g.moeGate(logits, o.gate, o.selectionBias ? g.weight(`${p}.exp_probs_b.bias`, [nExpert]) : undefined);
   });
-  return g.scope(`${blk}.experts`, () =>
+  const experts = (r: number, n: number): number =>
     g.moeExperts(
       x,
-      route,
+      r,
       g.weight(`${p}.ffn_gate_exps.weight`, [nEmbd, o.nFfExp, nExpert]),
       g.weight(`${p}.ffn_up_exps.weight`, [nEmbd, o.nFfExp, nExpert]),
       g.weight(`${p}.ffn_down_exps.weight`, [o.nFfExp, nEmbd, nExpert]),
-      nUsed,
-    ),
-  );
+      n,
+    );
+  return g.scope(`${blk}.experts`, () => {
+    const d = g.deferExperts;
+    if (d <= 0) return experts(route, nUsed);
+    if (d >= nUsed) throw new EngineError('bad_argument', `defer_experts ${d}: at most n_used − 1 = ${nUsed - 1} of the ${nUsed} routed experts can be deferred`);
+    // route = [ids (n_used); weights (n_used)], in selection order: the last d are the lowest-ranked.
+    const keep = nUsed - d;
+    const now = g.concat0(g.slice0(route, 0, keep), g.slice0(route, nUsed, keep));
+    const later = g.concat0(g.slice0(route, keep, d), g.slice0(route, nUsed + keep, d));
+    let y = experts(now, keep);
+    if (g.pendingDeferred !== undefined) y = g.addT(y, g.pendingDeferred); // the previous layer's deferred experts
+    g.pendingDeferred = experts(later, d);
+    return y;
+  });
 }
