@@ -12,7 +12,9 @@ export interface BrowserEnv {
 }
 
 export async function startBrowser(): Promise<BrowserEnv> {
-  const server: ViteDevServer = await createServer({ configFile: 'vite.config.ts', server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' });
+  // No HMR and no file watcher: a test writes models into the served tree, and an edit elsewhere must not reload
+  // a page in the middle of a test.
+  const server: ViteDevServer = await createServer({ configFile: 'vite.config.ts', server: { port: 0, host: '127.0.0.1', hmr: false, watch: null }, logLevel: 'error' });
   await server.listen();
   const addr = server.httpServer?.address();
   if (addr === null || addr === undefined || typeof addr === 'string') throw new Error('vite did not start');
