@@ -1,22 +1,40 @@
-// The benchmark page end to end in Chromium: a quick run on the embedded model (prompt lengths 8 and 32, 8
-// generated tokens, 1 repetition, 1 thread) in ktweb's engine worker and in wllama; every row has finite positive
-// prefill and decode tokens/s, both engines saw the same prompt lengths, the chart canvas has pixels, the JSON
-// export parses and carries the table's numbers, and the kernel section says honestly that no backend reports
-// per-kernel GB/s yet. Screenshot: test-results/bench-page.png.
-import { readFile } from 'node:fs/promises';
+// The benchmark page end to end in Chromium, two quick runs (prompt lengths 8 and 32, 8 generated tokens, 1 repetition):
+// 1. a tiny synthetic Mixtral (make-model, Q4_K_M) picked for the run, ktweb in each placement — hybrid (the model's
+//    rules on the GPU device), all GPU, all CPU, each its own engine worker — at threads 1 and 2. SwiftShader is the
+//    only WebGPU adapter here, so the page leaves the GPU placements off by default and says why; the test turns
+//    them on. The all-GPU placement runs once (no CPU side); the hybrid rows carry the last decode step's GPU and CPU
+//    times; the JSON export carries the table's numbers and those times. Screenshot: test-results/bench-page-moe.png.
+// 2. the embedded stories260K, ktweb (all CPU, hybrid) beside wllama at 1 thread: both engines saw the same prompt
+//    lengths. (wllama cannot run the random-weight MoE: its llama.cpp server code throws on the invalid UTF-8 that
+//    random byte tokens make; the page says so in the row.) Screenshot: test-results/bench-page.png.
+// In both, every row has finite positive prefill and decode tokens/s, the chart canvas has pixels, and the kernel
+// section says honestly that no backend reports per-kernel GB/s yet.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBrowser, type BrowserEnv } from './browser.ts';
 
 let env: BrowserEnv;
+let tmp: string;
+let model: string;
 beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'ktweb-bench-'));
+  model = join(tmp, 'tiny-mixtral.gguf');
+  await promisify(execFile)('node', ['bin/ktweb.mjs', 'make-model', '--arch', 'mixtral', '--preset', 'tiny', '--quant', 'Q4_K_M', '--seed', '3', model]);
   env = await startBrowser();
 });
 afterAll(async () => {
-  await env.close();
+  await env?.close();
+  if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
 });
 
 interface TableRow {
   engine: string;
+  target: string;
   threads: number;
   prompt: number;
   promptTokens: number;
@@ -26,16 +44,96 @@ interface TableRow {
 
 interface ExportedRow {
   engine: string;
+  target: string;
   threads_requested: number;
   prompt_target: number;
   prompt_tokens: number;
   prefill_tokens_per_s: number;
   decode_tokens_per_s: number;
   samples: unknown[];
+  last_step: { wall_ms: number; gpu_ms: number; cpu_ms: number; overlap_ms: number; segments: number } | null;
+}
+
+interface Exported {
+  date: string;
+  userAgent: string;
+  hardwareConcurrency: number;
+  crossOriginIsolated: boolean;
+  environment: { webgpu: boolean; gpuAdapter: string | null; softwareGpu: boolean };
+  model: { name: string; bytes: number };
+  settings: { promptLengths: number[]; genTokens: number; repetitions: number; threads: number[]; targets: string[] };
+  results: ExportedRow[];
+}
+
+const LENGTHS = [8, 32];
+
+/** Sets up one run on the page, runs it and returns the table's rows (numbers from the rows' data attributes). */
+async function runBench(page: Page, targets: readonly string[], threads: readonly number[]): Promise<TableRow[]> {
+  await page.fill('#prompt-lengths', LENGTHS.join(', '));
+  await page.fill('#gen-tokens', '8');
+  await page.fill('#repetitions', '1');
+  await page.fill('#threads', threads.join(', '));
+  for (const cb of await page.$$('#targets input[type=checkbox]:not([disabled])')) {
+    if ((await cb.isChecked()) !== targets.includes(await cb.getAttribute('value') ?? '')) await cb.click();
+  }
+  await page.click('#run');
+  await page.waitForFunction(() => document.body.dataset['state'] === 'running', undefined, { timeout: 10_000, polling: 50 });
+  await page.waitForFunction(() => document.body.dataset['state'] !== 'running', undefined, { timeout: 300_000, polling: 250 });
+  expect(await page.evaluate(() => document.body.dataset['state']), await page.locator('#status').innerText()).toBe('done');
+  const rows: TableRow[] = await page.$$eval('#results tbody tr', (trs) =>
+    trs.map((tr) => {
+      const d = (tr as HTMLElement).dataset;
+      return { engine: d['engine']!, target: d['target']!, threads: Number(d['threads']), prompt: Number(d['prompt']), promptTokens: Number(d['promptTokens']), prefill: Number(d['prefill']), decode: Number(d['decode']) };
+    }),
+  );
+  for (const r of rows) {
+    expect(Number.isFinite(r.prefill) && r.prefill > 0, `${r.target} prefill at ${r.prompt}: ${r.prefill}`).toBe(true);
+    expect(Number.isFinite(r.decode) && r.decode > 0, `${r.target} decode at ${r.prompt}: ${r.decode}`).toBe(true);
+  }
+  // Same prompt text, same vocabulary: every engine and placement counts the same prompt tokens, and the
+  // calibration hit the target.
+  for (const len of LENGTHS) {
+    const at = rows.filter((r) => r.prompt === len);
+    expect(new Set(at.map((r) => r.promptTokens)).size, JSON.stringify(at)).toBe(1);
+    expect(Math.abs(at[0]!.promptTokens - len)).toBeLessThanOrEqual(1);
+  }
+  // The chart drew something: count opaque pixels of the canvas.
+  const painted = await page.$eval('#chart', (c) => {
+    const canvas = c as HTMLCanvasElement;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) n++;
+    return { n, total: data.length / 4 };
+  });
+  expect(painted.total).toBeGreaterThan(10_000);
+  expect(painted.n).toBeGreaterThan(painted.total * 0.02);
+  // Per-kernel GB/s: no engine exposes them yet, and the page says so instead of inventing numbers.
+  expect(await page.locator('#kernels').innerText()).not.toMatch(/GB\/s\s*\n?\s*\d/);
+  return rows;
+}
+
+async function exportJson(page: Page, rows: readonly TableRow[]): Promise<Exported> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+  const json = JSON.parse(await readFile((await download.path())!, 'utf8')) as Exported;
+  expect(Number.isNaN(Date.parse(json.date))).toBe(false);
+  expect(json.userAgent).toMatch(/Chrome/);
+  expect(json.hardwareConcurrency).toBeGreaterThan(0);
+  expect(json.crossOriginIsolated).toBe(true);
+  expect(json.environment).toMatchObject({ webgpu: true, softwareGpu: true });
+  expect(json.settings).toMatchObject({ promptLengths: LENGTHS, genTokens: 8, repetitions: 1 });
+  expect(json.results).toHaveLength(rows.length);
+  for (const r of rows) {
+    const j = json.results.find((x) => x.target === r.target && x.prompt_target === r.prompt && x.threads_requested === r.threads)!;
+    expect(j.prefill_tokens_per_s).toBe(r.prefill);
+    expect(j.decode_tokens_per_s).toBe(r.decode);
+    expect(j.prompt_tokens).toBe(r.promptTokens);
+    expect(j.samples).toHaveLength(1);
+  }
+  return json;
 }
 
 describe('bench page', () => {
-  it('measures ktweb and wllama on the embedded model, draws the chart, exports the same numbers as JSON', async () => {
+  it('measures ktweb per placement and thread count on a tiny MoE, and beside wllama on stories260K; chart, JSON export', { timeout: 600_000 }, async () => {
     const page = await env.context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -47,88 +145,63 @@ describe('bench page', () => {
     await page.waitForSelector('#target-wllama');
     // the model list fills once the OPFS store has opened
     await page.waitForSelector('#model-select option[value="builtin"]', { state: 'attached' });
-    expect(await page.locator('#model-select').inputValue()).toBe('builtin');
     // wllama needs JSPI and Memory64; when either is missing the page says so and disables it (it is not here).
     expect(await page.locator('#target-wllama').isDisabled(), await page.locator('#target-notes').innerText()).toBe(false);
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
-
-    await page.fill('#prompt-lengths', '8, 32');
-    await page.fill('#gen-tokens', '8');
-    await page.fill('#repetitions', '1');
-    await page.fill('#threads', '1');
-    await page.check('#target-ktweb');
-    await page.check('#target-wllama');
-    await page.click('#run');
-    await page.waitForFunction(() => document.body.dataset['state'] !== 'running', undefined, { timeout: 150_000, polling: 250 });
-    expect(await page.evaluate(() => document.body.dataset['state']), await page.locator('#status').innerText()).toBe('done');
-
-    const rows: TableRow[] = await page.$$eval('#results tbody tr', (trs) =>
-      trs.map((tr) => {
-        const d = (tr as HTMLElement).dataset;
-        return { engine: d['engine']!, threads: Number(d['threads']), prompt: Number(d['prompt']), promptTokens: Number(d['promptTokens']), prefill: Number(d['prefill']), decode: Number(d['decode']) };
-      }),
-    );
-    expect(rows.map((r) => `${r.engine}:${r.prompt}`).sort()).toEqual(['ktweb:32', 'ktweb:8', 'wllama:32', 'wllama:8']);
-    for (const r of rows) {
-      expect(Number.isFinite(r.prefill) && r.prefill > 0, `${r.engine} prefill at ${r.prompt}: ${r.prefill}`).toBe(true);
-      expect(Number.isFinite(r.decode) && r.decode > 0, `${r.engine} decode at ${r.prompt}: ${r.decode}`).toBe(true);
-      expect(r.threads).toBe(1);
+    // Only a software WebGPU adapter here: GPU placements available but off by default, and the page says why.
+    expect(await page.locator('#env').innerText()).toMatch(/WebGPU: yes \(.*swiftshader.*, software\)/i);
+    expect(await page.locator('#target-notes').innerText()).toMatch(/ktweb · hybrid, ktweb · all GPU: WebGPU here is a software adapter .*off by default/);
+    for (const [id, on] of [['ktweb-hybrid', false], ['ktweb-all-gpu', false], ['ktweb-all-cpu', true]] as const) {
+      expect(await page.locator(`#target-${id}`).isChecked(), id).toBe(on);
+      expect(await page.locator(`#target-${id}`).isDisabled(), id).toBe(false);
     }
-    // Same prompt text, same vocabulary: both engines count the same prompt tokens, and the calibration hit the target.
-    for (const len of [8, 32]) {
-      const k = rows.find((r) => r.engine === 'ktweb' && r.prompt === len)!;
-      const w = rows.find((r) => r.engine === 'wllama' && r.prompt === len)!;
-      expect(w.promptTokens).toBe(k.promptTokens);
-      expect(Math.abs(k.promptTokens - len)).toBeLessThanOrEqual(1);
-    }
+
+    // 1. The MoE, every ktweb placement, two thread counts.
+    await page.setInputFiles('#file-input', model);
+    expect(await page.locator('#model-select').inputValue()).toBe('picked');
+    const THREADS = [1, 2];
+    const moe = await runBench(page, ['ktweb-hybrid', 'ktweb-all-gpu', 'ktweb-all-cpu'], THREADS);
+    const want = [...['ktweb-hybrid', 'ktweb-all-cpu'].flatMap((t) => THREADS.map((n) => `${t}:${n}`)), 'ktweb-all-gpu:1'].flatMap((k) => LENGTHS.map((l) => `${k}:${l}`));
+    expect(moe.map((r) => `${r.target}:${r.threads}:${r.prompt}`).sort()).toEqual(want.sort());
     const tableText = await page.locator('#results').innerText();
-    expect(tableText).toMatch(/WASM (relaxed|simd128|scalar) ×1 threads/);
-    expect(tableText).toMatch(/llama\.cpp .*wasm64 CPU/);
-    expect(await page.locator('#method').innerText()).toMatch(/predicted_n − 1/);
-
-    // The chart drew something: count opaque pixels of the canvas.
-    const painted = await page.$eval('#chart', (c) => {
-      const canvas = c as HTMLCanvasElement;
-      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-      let n = 0;
-      for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) n++;
-      return { n, total: data.length / 4 };
-    });
-    expect(painted.total).toBeGreaterThan(10_000);
-    expect(painted.n).toBeGreaterThan(painted.total * 0.02);
-
-    // Per-kernel GB/s: no engine exposes them yet, and the page says so instead of inventing numbers.
+    expect(tableText).toMatch(/hybrid: WebGPU \(.*\) \+ WASM (relaxed|simd128|scalar) ×2 threads/);
+    expect(tableText).toMatch(/hybrid: mixtral\.yaml/);
+    expect(tableText).toMatch(/all GPU: all-gpu\.yaml/);
+    expect(tableText).toMatch(/WASM (relaxed|simd128|scalar) ×1 threads\s+all CPU: all-cpu\.yaml/);
+    expect(tableText).toMatch(/1 → 0 \(GPU only\)/);
     const kernelText = await page.locator('#kernels').innerText();
-    expect(kernelText).toMatch(/ktweb · WASM \S+ ×1 threads, 1 thread: not available for this backend/);
-    expect(kernelText).toMatch(/wllama · CPU, 1 thread: not available for this backend/);
-    expect(kernelText).not.toMatch(/GB\/s\s*\n?\s*\d/);
-
-    await page.screenshot({ path: 'test-results/bench-page.png', fullPage: true });
-
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
-    const json = JSON.parse(await readFile((await download.path())!, 'utf8')) as {
-      date: string;
-      userAgent: string;
-      hardwareConcurrency: number;
-      crossOriginIsolated: boolean;
-      model: { name: string; bytes: number };
-      settings: { promptLengths: number[]; genTokens: number; repetitions: number; threads: number[] };
-      results: ExportedRow[];
-    };
-    expect(Number.isNaN(Date.parse(json.date))).toBe(false);
-    expect(json.userAgent).toMatch(/Chrome/);
-    expect(json.hardwareConcurrency).toBeGreaterThan(0);
-    expect(json.crossOriginIsolated).toBe(true);
-    expect(json.model).toEqual({ name: 'stories260K.gguf', bytes: 1185376 });
-    expect(json.settings).toMatchObject({ promptLengths: [8, 32], genTokens: 8, repetitions: 1, threads: [1] });
-    expect(json.results).toHaveLength(rows.length);
-    for (const r of rows) {
-      const j = json.results.find((x) => x.engine === r.engine && x.prompt_target === r.prompt && x.threads_requested === r.threads)!;
-      expect(j.prefill_tokens_per_s).toBe(r.prefill);
-      expect(j.decode_tokens_per_s).toBe(r.decode);
-      expect(j.prompt_tokens).toBe(r.promptTokens);
-      expect(j.samples).toHaveLength(1);
+    expect(kernelText).toMatch(/ktweb · hybrid, 1 thread\n+Per-kernel GB\/s: not available for this backend/);
+    expect(kernelText).toMatch(/ktweb · all CPU, 2 threads\n+Per-kernel GB\/s: not available for this backend/);
+    expect(kernelText).toMatch(/ktweb · all CPU, 1 thread\n+Per-kernel GB\/s: not available for this backend .*\n+Memory after the runs: wasm memory 1 /);
+    // The hybrid placement's last decode step, by device; the one-device placements have none.
+    const steps = await page.$$eval('#kernels table.steps tbody tr', (trs) => trs.map((tr) => ({ ...(tr as HTMLElement).dataset })));
+    expect(steps.map((s) => s['target'])).toEqual(Array(THREADS.length * LENGTHS.length).fill('ktweb-hybrid'));
+    for (const s of steps) {
+      expect(Number(s['gpuMs'])).toBeGreaterThan(0);
+      expect(Number(s['cpuMs'])).toBeGreaterThan(0);
     }
+    await page.screenshot({ path: 'test-results/bench-page-moe.png', fullPage: true });
+    const json = await exportJson(page, moe);
+    expect(json.model).toEqual({ name: 'tiny-mixtral.gguf', bytes: (await stat(model)).size });
+    expect(json.settings.threads).toEqual(THREADS);
+    for (const j of json.results) {
+      if (j.target === 'ktweb-hybrid') expect(j.last_step?.gpu_ms, JSON.stringify(j.last_step)).toBeGreaterThan(0);
+      else expect(j.last_step).toBeNull();
+    }
+
+    // 2. stories260K: ktweb beside wllama, one thread.
+    await page.selectOption('#model-select', 'builtin');
+    const side = await runBench(page, ['ktweb-all-cpu', 'ktweb-hybrid', 'wllama'], [1]);
+    expect(side.map((r) => `${r.target}:${r.prompt}`).sort()).toEqual(['ktweb-all-cpu:32', 'ktweb-all-cpu:8', 'ktweb-hybrid:32', 'ktweb-hybrid:8', 'wllama:32', 'wllama:8']);
+    const sideText = await page.locator('#results').innerText();
+    expect(sideText).toMatch(/llama\.cpp .*wasm64 CPU/);
+    expect(sideText).toMatch(/hybrid: all-gpu\.yaml/); // a dense model's own rules put everything on the GPU
+    expect(await page.locator('#method').innerText()).toMatch(/predicted_n − 1/);
+    expect(await page.locator('#kernels').innerText()).toMatch(/wllama · CPU, 1 thread\n+Per-kernel GB\/s: not available for this backend/);
+    await page.screenshot({ path: 'test-results/bench-page.png', fullPage: true });
+    const json2 = await exportJson(page, side);
+    expect(json2.model).toEqual({ name: 'stories260K.gguf', bytes: 1185376 });
+
     expect(external).toEqual([]); // wllama's wasm came from this server, not a CDN
     expect(errors).toEqual([]);
   });

@@ -3,7 +3,7 @@
 // ever awaits (it never computes).
 import * as Comlink from 'comlink';
 import type { ChatCompletionChunk, ChatCompletionRequest, EngineStats, LoadProgress, ModelInfo, PlanSummary } from './types.ts';
-import { installErrorTransfer, type EngineWorkerApi, type WorkerLoadOptions, type WorkerModelSource } from './worker-protocol.ts';
+import { installErrorTransfer, type EngineWorkerApi, type GpuProbe, type LoadedRules, type WorkerLoadOptions, type WorkerModelSource } from './worker-protocol.ts';
 
 export class WorkerEngine {
   private readonly remote: Comlink.Remote<EngineWorkerApi>;
@@ -21,8 +21,20 @@ export class WorkerEngine {
     return this.remote.abort();
   }
 
-  defaultRules(): Promise<{ name: string; text: string }> {
-    return this.remote.defaultRules();
+  unload(): Promise<void> {
+    return this.remote.unload();
+  }
+
+  loadedRules(): Promise<LoadedRules> {
+    return this.remote.loadedRules();
+  }
+
+  ruleFiles(): Promise<string[]> {
+    return this.remote.ruleFiles();
+  }
+
+  probeGpu(): Promise<GpuProbe> {
+    return this.remote.probeGpu();
   }
 
   plan(name: string, text: string): Promise<PlanSummary> {

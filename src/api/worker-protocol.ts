@@ -22,14 +22,37 @@ export interface WorkerLoadOptions {
   readonly overlap?: boolean;
 }
 
+export interface LoadedRules {
+  readonly name: string;
+  readonly text: string;
+  /** Loaded from text edited in the page rather than the shipped file. */
+  readonly edited: boolean;
+}
+
+/** The WebGPU adapter as `device: 'auto'` judges it (a software adapter counts as no GPU there). */
+export interface GpuProbe {
+  /** navigator.gpu exists in the worker. */
+  readonly webgpu: boolean;
+  /** The adapter's vendor/architecture/device/description, or null when WebGPU found no adapter. */
+  readonly adapter: string | null;
+  /** SwiftShader, llvmpipe or lavapipe: WebGPU computed on the CPU, slower than the WASM kernels. */
+  readonly software: boolean;
+}
+
 export interface EngineWorkerApi {
   load(src: WorkerModelSource, opts: WorkerLoadOptions, onProgress: (p: LoadProgress) => void): Promise<ModelInfo>;
   /** Streams chunks to `onChunk`; resolves when the answer ends. */
   stream(req: ChatCompletionRequest, onChunk: (c: ChatCompletionChunk) => void): Promise<void>;
   /** Stops the answer being generated (its last chunk says finish_reason 'abort'). */
   abort(): void;
-  /** The default rules file name and text for the loaded model. */
-  defaultRules(): Promise<{ name: string; text: string }>;
+  /** Frees the loaded model's device memory and kernel workers (before the page drops this worker). */
+  unload(): Promise<void>;
+  /** The rules the loaded model runs with: ModelInfo.rules and its text (the edited text when it was loaded with one). */
+  loadedRules(): Promise<LoadedRules>;
+  /** Names of the shipped rule files (rules/*.yaml), the ones `rules` may name and `extends:` may reach. */
+  ruleFiles(): Promise<string[]>;
+  /** What WebGPU offers this worker, without opening a device (the pages' notes and the bench's GPU targets). */
+  probeGpu(): Promise<GpuProbe>;
   /** Validates `text` as the rules file `name` and plans the loaded model with it. */
   plan(name: string, text: string): Promise<PlanSummary>;
   /** Live memory by device, the last step's device times, the placement summary. */

@@ -1,17 +1,18 @@
 // Benchmark page: the same GGUF (embedded, stored in OPFS, or picked for this run) in ktweb's engine worker and in
-// wllama, at several prompt lengths and thread counts; prefill and decode tokens/s (median of N runs) in a table
-// and a chart; per-kernel GB/s where an engine reports them; everything exportable as JSON. The page only
-// orchestrates and draws: every token is computed in workers.
+// wllama, at several prompt lengths and thread counts, ktweb once per placement (hybrid, all GPU, all CPU); prefill
+// and decode tokens/s (median of N runs) in a table and a chart; per-kernel GB/s where an engine reports them and
+// ktweb's per-step GPU/CPU times; everything exportable as JSON. The page only orchestrates and draws: every token
+// is computed in workers.
 import { isEngineError } from '../core/errors.ts';
 import { ModelStore, fmtBytes, type StoredModel } from '../storage/opfs-store.ts';
 import { downloadJson, renderKernels, renderResults } from './bench-render.ts';
-import { ktwebTargets, type BenchModel, type BenchTarget, type LoadedTarget } from './bench-targets.ts';
+import { errorRow, resultRow } from './bench-rows.ts';
+import { ktwebTargets, probeGpu, type BenchModel, type BenchTarget, type LoadedTarget } from './bench-targets.ts';
 import {
   DEFAULT_GEN_TOKENS,
   DEFAULT_PROMPT_LENGTHS,
   DEFAULT_REPETITIONS,
   PROMPT_WORD,
-  median,
   parseIntField,
   parseIntList,
   promptText,
@@ -27,7 +28,8 @@ import { hasJspi, hasMemory64, hasWebGpu, wllamaTargets } from './bench-wllama.t
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const BUILTIN_URL = new URL('../../models/stories260K.gguf', import.meta.url).href;
 const BUILTIN_NAME = 'stories260K.gguf';
-const TARGETS: readonly BenchTarget[] = [...ktwebTargets(), ...wllamaTargets()];
+/** Filled once the engine worker said what WebGPU offers here (the GPU placements depend on it). */
+let TARGETS: readonly BenchTarget[] = [];
 const PROBES = [1, 9] as const; // words in the two calibration prompts (also the warm-up runs)
 const PROMPTS_DESC = `${PROBES[0]} and ×${PROBES[1]}`;
 
@@ -54,13 +56,23 @@ function setStatus(text: string, error = false): void {
 
 // ---------------------------------------------------------------- environment, engines, method note
 
-const env = { webgpu: hasWebGpu(), jspi: hasJspi(), memory64: hasMemory64() };
+let env: BenchReport['environment'] = { webgpu: hasWebGpu(), gpuAdapter: null, softwareGpu: false, jspi: hasJspi(), memory64: hasMemory64() };
+
+async function setup(): Promise<void> {
+  $<HTMLButtonElement>('run').disabled = true;
+  const gpu = await probeGpu().catch(() => ({ webgpu: env.webgpu, adapter: null, software: false }));
+  env = { ...env, webgpu: gpu.webgpu, gpuAdapter: gpu.adapter, softwareGpu: gpu.software };
+  TARGETS = [...ktwebTargets(gpu), ...wllamaTargets()];
+  renderEnvironment();
+  $<HTMLButtonElement>('run').disabled = false;
+}
 
 function renderEnvironment(): void {
   const yes = (b: boolean): string => (b ? 'yes' : 'no');
+  const adapter = env.gpuAdapter === null ? '' : ` (${env.gpuAdapter}${env.softwareGpu ? ', software' : ''})`;
   $('env').textContent =
     `${navigator.hardwareConcurrency} logical CPUs · cross-origin isolated (SharedArrayBuffer, wasm threads): ${yes(crossOriginIsolated)} · ` +
-    `WebGPU: ${yes(env.webgpu)} · JSPI: ${yes(env.jspi)} · Memory64: ${yes(env.memory64)}`;
+    `WebGPU: ${yes(env.webgpu)}${adapter} · JSPI: ${yes(env.jspi)} · Memory64: ${yes(env.memory64)}`;
   $<HTMLInputElement>('threads').value = [...new Set([1, navigator.hardwareConcurrency || 1])].join(', ');
   $<HTMLInputElement>('prompt-lengths').value = DEFAULT_PROMPT_LENGTHS.join(', ');
   $<HTMLInputElement>('gen-tokens').value = String(DEFAULT_GEN_TOKENS);
@@ -83,8 +95,16 @@ function renderEnvironment(): void {
       label.title = why;
       if (t.defaultOn) notes.push(`${t.label}: ${why}.`);
     }
+    const caveat = why === null ? t.caveat() : null;
+    if (caveat !== null) label.title = caveat;
     box.append(label);
   }
+  const caveats = new Map<string, string[]>();
+  for (const t of TARGETS) {
+    const c = t.unavailable() === null ? t.caveat() : null;
+    if (c !== null) caveats.set(c, [...(caveats.get(c) ?? []), t.label]);
+  }
+  for (const [c, who] of caveats) notes.push(`${who.join(', ')}: ${c}; off by default.`);
   if (!crossOriginIsolated) notes.push('This page is not cross-origin isolated (COOP/COEP headers missing): wllama falls back to one thread.');
   const n = $('target-notes');
   n.textContent = notes.join(' ');
@@ -196,7 +216,8 @@ async function runAll(): Promise<void> {
   show(settings);
   setBusy(true);
   const bar = $<HTMLProgressElement>('progress');
-  const total = settings.targets.length * settings.threads.length * settings.promptLengths.length * settings.repetitions;
+  const runsOf = (t: BenchTarget): number => (t.usesThreads ? settings.threads.length : 1);
+  const total = TARGETS.filter((t) => settings.targets.includes(t.id)).reduce((a, t) => a + runsOf(t), 0) * settings.promptLengths.length * settings.repetitions;
   let done = 0;
   bar.hidden = false;
   bar.value = 0;
@@ -218,6 +239,7 @@ async function runAll(): Promise<void> {
   outer: for (const threads of settings.threads) {
     for (const id of settings.targets) {
       const target = TARGETS.find((t) => t.id === id)!;
+      if (!target.usesThreads && threads !== settings.threads[0]) continue; // no CPU side: once is enough
       const where = `${target.label}, ${threads} thread${threads === 1 ? '' : 's'}`;
       if (stopping) break outer;
       const fail = (e: unknown): void => {
@@ -260,11 +282,11 @@ async function runAll(): Promise<void> {
             samples.push(await loaded.run(promptText(words), settings.genTokens));
             bar.value = ++done / total;
           }
-          rows.push(resultRow(target.id, loaded, threads, len, samples));
+          rows.push(resultRow(target.id, loaded, threads, len, samples, await loaded.lastStep()));
           show(settings);
         }
         const ks = await loaded.kernelStats();
-        kernels.push({ label: loaded.label, backend: loaded.backend, threads_requested: threads, kernels: ks, note: ks === null ? loaded.kernelNote : '' });
+        kernels.push({ label: loaded.label, backend: loaded.backend, threads_requested: threads, kernels: ks, note: ks === null ? loaded.kernelNote : '', memory: await loaded.memory() });
       } catch (e) {
         if (!stopping) fail(e);
       } finally {
@@ -276,7 +298,7 @@ async function runAll(): Promise<void> {
   }
   report = buildReport(model, settings, calib);
   show(settings);
-  renderKernels(kernels);
+  renderKernels(kernels, rows);
   const bad = rows.filter((r) => r.error !== undefined).length;
   if (stopping) setStatus('stopped; the table holds what finished');
   else if (failed) setStatus(`finished with errors: ${bad} of ${rows.length} rows failed (the table says why)`, true);
@@ -301,43 +323,6 @@ function setBusy(busy: boolean): void {
   for (const el of document.querySelectorAll<HTMLInputElement | HTMLSelectElement>('#bench-form fieldset input, #bench-form fieldset select')) {
     el.disabled = busy || el.closest('.target-off') !== null;
   }
-}
-
-function resultRow(target: string, t: LoadedTarget, threads: number, len: number, samples: readonly Sample[]): ResultRow {
-  return {
-    target,
-    engine: t.engine,
-    label: t.label,
-    backend: t.backend,
-    placement: t.placement,
-    threads_requested: threads,
-    threads_used: t.threadsUsed,
-    prompt_target: len,
-    prompt_tokens: median(samples.map((s) => s.prompt_tokens)),
-    completion_tokens: median(samples.map((s) => s.completion_tokens)),
-    prefill_tokens_per_s: median(samples.map((s) => s.prefill_tokens_per_s)),
-    decode_tokens_per_s: median(samples.map((s) => s.decode_tokens_per_s)),
-    samples,
-  };
-}
-
-function errorRow(t: BenchTarget, threads: number, len: number, error: string): ResultRow {
-  return {
-    target: t.id,
-    engine: t.id.split('-')[0]!,
-    label: t.label,
-    backend: '—',
-    placement: '—',
-    threads_requested: threads,
-    threads_used: null,
-    prompt_target: len,
-    prompt_tokens: Number.NaN,
-    completion_tokens: Number.NaN,
-    prefill_tokens_per_s: Number.NaN,
-    decode_tokens_per_s: Number.NaN,
-    samples: [],
-    error,
-  };
 }
 
 function buildReport(model: BenchModel, settings: BenchSettings, calib: Calibration | undefined): BenchReport {
@@ -390,5 +375,5 @@ $<HTMLInputElement>('file-input').addEventListener('change', (ev) => {
   void fillModelSelect(picked.length > 0 ? 'picked' : undefined);
 });
 
-renderEnvironment();
+void setup();
 void fillModelSelect();

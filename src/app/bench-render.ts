@@ -20,6 +20,7 @@ export function renderResults(rows: readonly ResultRow[], promptLengths: readonl
   for (const r of rows) {
     const tr = body.insertRow();
     tr.dataset['engine'] = r.engine;
+    tr.dataset['target'] = r.target;
     tr.dataset['threads'] = String(r.threads_requested);
     tr.dataset['prompt'] = String(r.prompt_target);
     tr.dataset['promptTokens'] = String(r.prompt_tokens);
@@ -34,7 +35,7 @@ export function renderResults(rows: readonly ResultRow[], promptLengths: readonl
     }
     cell(tr, r.backend);
     cell(tr, r.placement);
-    cell(tr, `${r.threads_requested} → ${r.threads_used ?? 'not reported'}`, 'num');
+    cell(tr, `${r.threads_requested} → ${r.threads_used === null ? 'not reported' : r.threads_used === 0 ? '0 (GPU only)' : r.threads_used}`, 'num');
     cell(tr, `${r.prompt_target} → ${r.prompt_tokens}`, 'num');
     cell(tr, String(r.completion_tokens), 'num');
     cell(tr, fmtRate(r.prefill_tokens_per_s), 'num prefill');
@@ -45,33 +46,64 @@ export function renderResults(rows: readonly ResultRow[], promptLengths: readonl
   renderChart($<HTMLCanvasElement>('chart'), rows, promptLengths, log);
 }
 
-/** The per-kernel section (#kernels): a table per engine that reports kernels, an honest line for the others. */
-export function renderKernels(kernels: readonly KernelReport[]): void {
+function table(headers: readonly string[]): { table: HTMLTableElement; body: HTMLTableSectionElement } {
+  const t = document.createElement('table');
+  const head = t.createTHead().insertRow();
+  for (const h of headers) head.append(Object.assign(document.createElement('th'), { textContent: h }));
+  return { table: t, body: t.createTBody() };
+}
+
+function memoryText(m: KernelReport['memory']): string | null {
+  if (m === null) return null;
+  const parts = [...(m.gpu !== undefined ? [`GPU buffers ${fmtBytes(m.gpu.reduce((a, b) => a + b, 0))}`] : []), ...(m.cpu ?? []).map((b, i) => `wasm memory ${i + 1} ${fmtBytes(b)}`)];
+  return parts.length > 0 ? `memory after the runs: ${parts.join(', ')}` : null;
+}
+
+/**
+ * The per-kernel section (#kernels), per loaded engine: a kernel table where the engine reports kernels, an honest
+ * line where it does not, its live memory, and, for ktweb's hybrid placement, the GPU/CPU times of the last decode
+ * step at each prompt length (the nearest thing to a per-device breakdown the engine gives today).
+ */
+export function renderKernels(kernels: readonly KernelReport[], rows: readonly ResultRow[]): void {
   const box = $('kernels');
   box.replaceChildren();
   for (const k of kernels) {
-    const h = document.createElement('p');
     const who = `${k.label}, ${k.threads_requested} thread${k.threads_requested === 1 ? '' : 's'}`;
-    if (k.kernels === null) {
-      h.className = 'kernel-na';
-      h.textContent = `${who}: ${k.note}.`;
-      box.append(h);
-      continue;
+    const sec = document.createElement('div');
+    sec.className = 'kernel-report';
+    const para = (text: string, cls = ''): void => void sec.append(Object.assign(document.createElement('p'), { className: cls, textContent: text }));
+    sec.append(Object.assign(document.createElement('h3'), { textContent: who }));
+    para(k.kernels === null ? `Per-kernel GB/s: ${k.note}.` : 'Per-kernel GB/s:', k.kernels === null ? 'kernel-na' : '');
+    if (k.kernels !== null) {
+      const t = table(['Kernel', 'Calls', 'Bytes', 'ms', 'GB/s']);
+      for (const s of k.kernels) {
+        const tr = t.body.insertRow();
+        cell(tr, s.kernel);
+        cell(tr, String(s.calls), 'num');
+        cell(tr, fmtBytes(s.bytes), 'num');
+        cell(tr, s.ms.toFixed(2), 'num');
+        cell(tr, s.gb_per_s.toFixed(1), 'num');
+      }
+      sec.append(t.table);
     }
-    h.textContent = who;
-    const table = document.createElement('table');
-    const head = table.createTHead().insertRow();
-    for (const t of ['Kernel', 'Calls', 'Bytes', 'ms', 'GB/s']) head.append(Object.assign(document.createElement('th'), { textContent: t }));
-    const tb = table.createTBody();
-    for (const s of k.kernels) {
-      const tr = tb.insertRow();
-      cell(tr, s.kernel);
-      cell(tr, String(s.calls), 'num');
-      cell(tr, fmtBytes(s.bytes), 'num');
-      cell(tr, s.ms.toFixed(2), 'num');
-      cell(tr, s.gb_per_s.toFixed(1), 'num');
+    const mem = memoryText(k.memory);
+    if (mem !== null) para(`${mem[0]!.toUpperCase()}${mem.slice(1)}.`, 'hint');
+    const steps = rows.filter((r) => r.label === k.label && r.threads_requested === k.threads_requested && r.last_step !== null);
+    if (steps.length > 0) {
+      para('The last decode step of the last run at each prompt length, by device:');
+      const t = table(['Prompt tokens', 'Step wall ms', 'GPU busy ms', 'CPU busy ms', 'Both at once ms', 'Segments']);
+      t.table.className = 'steps';
+      for (const r of steps) {
+        const s = r.last_step!;
+        const tr = t.body.insertRow();
+        Object.assign(tr.dataset, { target: r.target, prompt: String(r.prompt_target), gpuMs: String(s.gpu_ms), cpuMs: String(s.cpu_ms), overlapMs: String(s.overlap_ms) });
+        cell(tr, String(r.prompt_target), 'num');
+        for (const v of [s.wall_ms, s.gpu_ms, s.cpu_ms, s.overlap_ms]) cell(tr, v.toFixed(2), 'num');
+        cell(tr, String(s.segments), 'num');
+      }
+      sec.append(t.table);
     }
-    box.append(h, table);
+    box.append(sec);
   }
   if (kernels.length === 0) box.append(Object.assign(document.createElement('p'), { className: 'hint', textContent: 'No engine finished a run.' }));
 }

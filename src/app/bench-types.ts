@@ -9,7 +9,7 @@ export interface BenchSettings {
   readonly genTokens: number;
   /** Runs per cell; the table shows the median. */
   readonly repetitions: number;
-  /** Thread counts: wllama loads with n_threads = each; ktweb receives them too (its backend decides). */
+  /** Thread counts: wllama loads with n_threads = each, ktweb with cpuThreads = each (targets without a CPU side run once). */
   readonly threads: readonly number[];
   /** Ids of the bench targets to run (see bench-targets.ts). */
   readonly targets: readonly string[];
@@ -43,6 +43,17 @@ export interface KernelStat {
   readonly gb_per_s: number;
 }
 
+/** ktweb's breakdown of one forward pass over both devices (EngineStats.lastStep; hybrid placements only). */
+export interface StepStat {
+  readonly wall_ms: number;
+  /** Time the GPU queue spent running its segments (dispatch and read-back included). */
+  readonly gpu_ms: number;
+  readonly cpu_ms: number;
+  /** Time both devices were busy at once. */
+  readonly overlap_ms: number;
+  readonly segments: number;
+}
+
 export interface ResultRow {
   /** Bench target id (bench-targets.ts / bench-wllama.ts). */
   readonly target: string;
@@ -63,6 +74,8 @@ export interface ResultRow {
   readonly prefill_tokens_per_s: number;
   readonly decode_tokens_per_s: number;
   readonly samples: readonly Sample[];
+  /** The last forward pass of the last run at this length (a decode step), where the engine reports one. */
+  readonly last_step: StepStat | null;
   /** Set instead of numbers when the target failed (the message says why). */
   readonly error?: string;
 }
@@ -74,6 +87,8 @@ export interface KernelReport {
   /** null: the engine exposes no per-kernel numbers for this backend. */
   readonly kernels: readonly KernelStat[] | null;
   readonly note: string;
+  /** Live bytes per device after the runs (GPU buffers, each wasm memory), where the engine reports them. */
+  readonly memory: { readonly gpu?: readonly number[]; readonly cpu?: readonly number[] } | null;
 }
 
 export interface BenchReport {
@@ -81,7 +96,7 @@ export interface BenchReport {
   readonly userAgent: string;
   readonly hardwareConcurrency: number;
   readonly crossOriginIsolated: boolean;
-  readonly environment: { readonly webgpu: boolean; readonly jspi: boolean; readonly memory64: boolean };
+  readonly environment: { readonly webgpu: boolean; readonly gpuAdapter: string | null; readonly softwareGpu: boolean; readonly jspi: boolean; readonly memory64: boolean };
   readonly model: { readonly name: string; readonly bytes: number };
   readonly settings: BenchSettings;
   readonly method: Readonly<Record<string, string>>;

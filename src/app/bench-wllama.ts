@@ -48,6 +48,8 @@ function wllamaTarget(device: 'cpu' | 'webgpu'): BenchTarget {
     id: device === 'cpu' ? 'wllama' : 'wllama-webgpu',
     label: device === 'cpu' ? 'wllama 3.8 (CPU, wasm64)' : 'wllama 3.8 (WebGPU)',
     defaultOn: device === 'cpu',
+    usesThreads: true,
+    caveat: () => null,
     unavailable: () => unavailable() ?? (device === 'webgpu' && !hasWebGpu() ? 'this browser has no WebGPU' : null),
     method: METHOD,
     async load(model, opts) {
@@ -77,7 +79,17 @@ function wllamaTarget(device: 'cpu' | 'webgpu'): BenchTarget {
           const t0 = performance.now();
           // cache_prompt is a llama.cpp server field that wllama forwards as is (its typings omit it).
           const req = { prompt, max_tokens: maxTokens, temperature: 0, seed: 0, cache_prompt: false, abortSignal: controller.signal, stream: false as const };
-          const r: RawCompletionResponse = await w.createCompletion(req);
+          let r: RawCompletionResponse;
+          try {
+            r = await w.createCompletion(req);
+          } catch (e) {
+            // Seen here: llama.cpp's server code inside wllama throws (nlohmann json, "invalid UTF-8 byte") when the
+            // generated text is not valid UTF-8, as random-weight models' lone byte tokens make it, and wllama then
+            // reports only a garbled reply length. Say what the error most likely means.
+            const m = e instanceof Error ? e.message : String(e);
+            if (/Invalid typed array length/.test(m)) throw new Error(`wllama's completion failed (${m}); wllama fails this way when the generated text is not valid UTF-8 (e.g. random-weight test models)`);
+            throw e;
+          }
           const wall = performance.now() - t0;
           const t = r.timings;
           if (t === undefined) throw new Error('wllama returned no timings');
@@ -93,6 +105,8 @@ function wllamaTarget(device: 'cpu' | 'webgpu'): BenchTarget {
           };
         },
         kernelStats: () => Promise.resolve(null),
+        lastStep: () => Promise.resolve(null),
+        memory: () => Promise.resolve(null),
         abort: () => controller?.abort(),
         dispose: () => w.exit(),
       };

@@ -6,8 +6,8 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import type { Command } from 'commander';
 import { EngineError } from '../core/errors.ts';
-import type { Graph, GraphNode } from '../graph/graph.ts';
 import { HybridExecutor } from '../runtime/hybrid-executor.ts';
+import { cpuBytesPerToken } from '../runtime/cpu-bytes.ts';
 import { nodeDevices } from '../runtime/placement-devices.ts';
 import { measureDramGBps } from './dram-probe.ts';
 import { addEngineOptions, intArg, loadEngine, type EngineCliOptions } from './engine-options.ts';
@@ -53,28 +53,6 @@ export interface BenchRow {
 }
 
 const PLACEMENTS: Record<string, string | undefined> = { hybrid: undefined, 'all-gpu': 'all-gpu.yaml', 'all-cpu': 'all-cpu.yaml' };
-
-/**
- * Weight bytes the CPU reads for one decode token: of the routed experts n_used of n_expert per layer, of an
- * embedding table one row, of every other CPU-placed weight all of it.
- */
-export function cpuBytesPerToken(g: Graph, onCpu: (n: GraphNode) => boolean, bytesOf: (name: string) => number): number {
-  const share = new Map<string, number>();
-  for (const n of g.nodes) {
-    if (!onCpu(n)) continue;
-    n.src.forEach((s, i) => {
-      const w = g.nodes[s]!;
-      if (w.spec.op !== 'weight') return;
-      let f = 1;
-      if (n.spec.op === 'moe_experts') f = n.spec.nUsed / w.shape[2]!;
-      else if (n.spec.op === 'get_rows' && i === 0) f = g.nTokens / w.shape[1]!;
-      share.set(w.spec.name, Math.max(share.get(w.spec.name) ?? 0, f));
-    });
-  }
-  let total = 0;
-  for (const [name, f] of share) total += bytesOf(name) * f;
-  return total;
-}
 
 function mulberry(seed: number): () => number {
   let a = seed >>> 0;
