@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { requestGpuContext, type GpuContext } from '../backends/webgpu/device.ts';
+import { requestGpuContext } from '../backends/webgpu/device.ts';
 import { WebGpuExecutor } from '../backends/webgpu/executor.ts';
 import { shaderLibrary, type ShaderLibrary } from '../backends/webgpu/wgsl-pre.ts';
 import { isSoftwareAdapter, type ComputeDevices, type DeviceExecutor, type DeviceExecutorOptions } from '../runtime/engine-executor.ts';
@@ -52,8 +52,8 @@ function vulkanDriverListed(): boolean {
 /** Dawn's GPU object: it must outlive every device (collected, it takes the devices down with a segfault). */
 let dawn: GPU | undefined;
 
-/** The first GPU adapter Dawn finds, or why there is none. */
-async function openGpu(): Promise<GpuContext | string> {
+/** The first GPU adapter Dawn finds and its description, or why there is none. */
+async function findAdapter(): Promise<{ adapter: GPUAdapter; description: string } | string> {
   let create: (opts: string[]) => GPU;
   try {
     ({ create } = (await import('webgpu')) as { create: (opts: string[]) => GPU });
@@ -63,26 +63,33 @@ async function openGpu(): Promise<GpuContext | string> {
   dawn ??= create([]);
   const adapter = await dawn.requestAdapter({ powerPreference: 'high-performance' });
   if (adapter === null) return 'no WebGPU adapter was found (no Vulkan GPU driver; on a CPU-only machine start with VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json for software WebGPU)';
-  return requestGpuContext(adapter, { timestamps: true });
+  const i = adapter.info;
+  return { adapter, description: [i.vendor, i.architecture, i.device, i.description].filter((x) => x !== '').join(' ') };
 }
-
 
 export async function nodeComputeDevices(device: 'auto' | 'gpu' | 'cpu'): Promise<ComputeDevices> {
   const cpu = (o: DeviceExecutorOptions): Promise<DeviceExecutor> => nodeCpuExecutor(o);
   if (device === 'cpu') return { cpu, gpuMissing: 'the GPU was not asked for (--device cpu)' };
   if (device === 'auto' && !vulkanDriverListed()) return { cpu, gpuMissing: 'no Vulkan driver is installed, so Dawn sees no GPU' };
-  const gpu = await openGpu();
-  if (typeof gpu === 'string') return { cpu, gpuMissing: gpu };
-  if (device === 'auto' && isSoftwareAdapter(gpu.caps.description)) {
-    gpu.device.destroy();
-    return { cpu, gpuMissing: `the only WebGPU adapter is a software one (${gpu.caps.description}), slower than the CPU kernels; --device gpu uses it anyway` };
+  const found = await findAdapter();
+  if (typeof found === 'string') return { cpu, gpuMissing: found };
+  if (device === 'auto' && isSoftwareAdapter(found.description)) {
+    return { cpu, gpuMissing: `the only WebGPU adapter is a software one (${found.description}), slower than the CPU kernels; --device gpu uses it anyway` };
   }
   const shaders = nodeShaderLibrary();
   return {
     cpu,
-    gpu: (o) => {
-      const ex = new WebGpuExecutor(gpu, o.weights, { nCtx: o.nCtx, shaders });
-      return Promise.resolve(Object.assign(ex, { label: `WebGPU (${gpu.caps.description || 'adapter'})`, dispose: () => ex.destroy() }));
+    // The device is requested only when the plan puts something on the GPU, and destroyed with the executor.
+    gpu: async (o) => {
+      const ctx = await requestGpuContext(found.adapter, { timestamps: true });
+      const ex = new WebGpuExecutor(ctx, o.weights, { nCtx: o.nCtx, shaders });
+      return Object.assign(ex, {
+        label: `WebGPU (${ctx.caps.description || 'adapter'})`,
+        dispose: () => {
+          ex.destroy();
+          ctx.device.destroy();
+        },
+      });
     },
   };
 }

@@ -61,17 +61,25 @@ export async function browserComputeDevices(device: 'auto' | 'gpu' | 'cpu'): Pro
   if (gpuApi === undefined) return { cpu, gpuMissing: 'this browser has no WebGPU (navigator.gpu is missing)' };
   const adapter = await gpuApi.requestAdapter({ powerPreference: 'high-performance' });
   if (adapter === null) return { cpu, gpuMissing: 'WebGPU found no adapter (a blocked or missing GPU driver)' };
-  const ctx = await requestGpuContext(adapter);
-  if (device === 'auto' && isSoftwareAdapter(ctx.caps.description)) {
-    ctx.device.destroy();
-    return { cpu, gpuMissing: `the only WebGPU adapter is a software one (${ctx.caps.description}), slower than the CPU kernels; choose the GPU device to use it anyway` };
+  const i = adapter.info;
+  const description = [i.vendor, i.architecture, i.device, i.description].filter((x) => x !== '').join(' ');
+  if (device === 'auto' && isSoftwareAdapter(description)) {
+    return { cpu, gpuMissing: `the only WebGPU adapter is a software one (${description}), slower than the CPU kernels; choose the GPU device to use it anyway` };
   }
   const shaders = viteShaderLibrary();
   return {
     cpu,
-    gpu: (o) => {
+    // The device is requested only when the plan puts something on the GPU, and destroyed with the executor.
+    gpu: async (o) => {
+      const ctx = await requestGpuContext(adapter);
       const ex = new WebGpuExecutor(ctx, o.weights, { nCtx: o.nCtx, shaders });
-      return Promise.resolve(Object.assign(ex, { label: `WebGPU (${ctx.caps.description || 'adapter'})`, dispose: () => ex.destroy() }));
+      return Object.assign(ex, {
+        label: `WebGPU (${ctx.caps.description || 'adapter'})`,
+        dispose: () => {
+          ex.destroy();
+          ctx.device.destroy();
+        },
+      });
     },
   };
 }
