@@ -2,7 +2,7 @@
 // the browser's own WebGPU implementation, once with the device's binding limit and once with weights split
 // over several buffers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conformanceCases } from '../tests/conformance/cases.ts';
+import { conformanceCases, longContextCases } from '../tests/conformance/cases.ts';
 import { startBrowser, type BrowserEnv } from './browser.ts';
 import type { PageReport } from './pages/webgpu-conformance.ts';
 
@@ -24,8 +24,8 @@ async function runPage(query: string): Promise<PageReport> {
 }
 
 describe('WebGPU conformance in Chromium', () => {
-  const expected = conformanceCases().length;
   for (const [name, query] of [['device limits', ''], ['weights split over bindings', '?split=1']] as const) {
+    const expected = conformanceCases().length + (query === '' ? longContextCases().length : 0);
     it(name, { timeout: 700_000 }, async () => {
       const r = await runPage(query);
       expect(r.fatal).toBeUndefined();

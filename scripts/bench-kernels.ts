@@ -1,10 +1,13 @@
 // Kernel benchmark (issue 4): GB/s of the WebGPU matvec (decode) per (type, shape) over weights streamed from
 // device memory, against the device's measured copy bandwidth (copyBufferToBuffer, read + write bytes) and read
 // bandwidth (a plain vec4 read kernel); plus tiled mul_mat (prefill) TFLOP/s. Node + Dawn (`webgpu` package),
-// GPU time from timestamp queries when the device has them. JSON + printed table.
-//   npx tsx scripts/bench-kernels.ts [--smoke] [--json FILE] [--types q4_k,q4_0] [--shapes ffn,lm_head] [--wg N] [--rows N] [--stage --cpt N]
-//   [--sweep (with --stage: the staged variant too)] [--no-prefill] [--no-baseline] [--no-subgroups]
+// GPU time from timestamp queries when the device has them. JSON + printed table. Matvec paths: f32 (weights
+// unpacked to f32, every type) and q8 (activation quantized to int8 once, dot4I8Packed; Q4_0, Q8_0, Q4_K).
+//   npx tsx scripts/bench-kernels.ts [--smoke] [--json FILE] [--types q4_k,q4_0] [--shapes ffn,lm_head] [--paths f32,q8]
+//   [--wg N] [--rows N] [--stage --cpt N] [--sweep (with --stage: the staged variant too)] [--no-prefill]
+//   [--no-baseline] [--no-subgroups] [--shaders DIR (or KTWEB_SHADERS; default ../shaders next to the script, or ./shaders)]
 // On a machine without a GPU it re-runs itself on Chromium's SwiftShader when that exists (--smoke sizes).
+// Bundled for the lent GPU machine by scripts/gpu-bundle-app.mjs, which copies shaders/ next to the bundle.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -36,21 +39,34 @@ const { values: opt } = parseArgs({
     shapes: { type: 'string' },
     'no-baseline': { type: 'boolean', default: false },
     'shared-device': { type: 'boolean', default: false },
+    paths: { type: 'string', default: 'f32,q8' },
+    // chained: every product writes the same buffer (a barrier between calls, as a dependent decode chain);
+    // independent: each its own output, so consecutive calls may overlap their ramp-up and drain.
+    modes: { type: 'string', default: 'chained,independent' },
+    shaders: { type: 'string' },
   },
 });
+const PATHS = opt.paths.split(',') as ('f32' | 'q8')[];
+const MODES = opt.modes.split(',') as ('chained' | 'independent')[];
+/** Weight types the q8 (int8 dot) path covers. */
+const Q8_TYPES: readonly GGMLType[] = [GGMLType.Q4_K, GGMLType.Q4_0, GGMLType.Q8_0];
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const MiB = 2 ** 20;
 
-// (name, k, m): ggml order, k = row length. DeepSeek-V2-Lite: experts 2048x1408 (gate/up), dense FFN 2048x10944,
-// MLA kv_b 512 x 16*256, lm_head 2048 x 102400; Llama/Mixtral FFN 4096x14336.
+// (name, k, m): ggml order, k = row length. DeepSeek-V2-Lite (n_embd 2048, 16 heads): routed experts 2048x1408
+// (gate/up) and 1408x2048 (down), dense FFN 2048x10944, MLA projections q_proj 2048 x 16*192, kv_a_proj_with_mqa
+// 2048 x 512+64, kv_b 512 x 16*256, o_proj 16*128 x 2048; lm_head 2048 x 102400; Llama/Mixtral FFN 4096x14336.
 const SHAPES: readonly [string, number, number][] = opt.smoke
   ? [['smoke 256x512', 256, 512], ['smoke 512x384', 512, 384]]
   : [
       ['ds2-lite expert gate/up', 2048, 1408],
       ['ds2-lite expert down', 1408, 2048],
       ['ds2-lite dense gate/up', 2048, 10944],
+      ['ds2-lite q_proj', 2048, 16 * 192],
+      ['ds2-lite kv_a_mqa', 2048, 576],
       ['ds2-lite kv_b', 512, 16 * 256],
+      ['ds2-lite o_proj', 2048, 2048],
       ['ds2-lite lm_head', 2048, 102400],
       ['llama/mixtral ffn', 4096, 14336],
     ];
@@ -79,8 +95,19 @@ interface Row {
   tflops: number;
   fracCopy: number;
   fracRead: number;
-  tuning: { wg?: number; rows?: number; cpt?: number; stage?: boolean };
+  path: 'f32' | 'q8';
+  mode: 'chained' | 'independent';
+  tuning: { wg?: number; rows?: number; cpt?: number; stage?: boolean; q8?: boolean };
   maxRelErr: number;
+}
+
+/** shaders/: --shaders, KTWEB_SHADERS, next to the script (source tree or bundle folder), or the working folder. */
+function shaderDir(): string {
+  const given = opt.shaders ?? process.env['KTWEB_SHADERS'];
+  const candidates = given !== undefined ? [given] : [new URL('../shaders/', import.meta.url).pathname, join(process.cwd(), 'shaders')];
+  const dir = candidates.find((d) => existsSync(join(d, 'mul_mat_vec.wgsl')));
+  if (dir === undefined) throw new Error(`no shaders/ found (looked in ${candidates.join(', ')}); pass --shaders DIR or set KTWEB_SHADERS`);
+  return dir;
 }
 
 function loadShaders(root: string): ShaderLibrary {
@@ -111,13 +138,13 @@ function weightBytes(type: GGMLType, k: number, m: number): Uint8Array {
   return out;
 }
 
-async function timeNs(ex: WebGpuExecutor, g: Graph, inputs: { tokens: Int32Array; positions: Int32Array }, reps: number): Promise<number> {
+async function timeNs(ex: WebGpuExecutor, g: Graph, inputs: { tokens: Int32Array; positions: Int32Array }, reps: number, outputs: readonly number[]): Promise<number> {
   const t0 = performance.now();
-  const ns = await ex.profile(g, inputs, reps);
+  const ns = await ex.profile(g, inputs, reps, outputs);
   return ns ?? (performance.now() - t0) * 1e6;
 }
 
-async function benchMatmul(lib: ShaderLibrary, type: GGMLType, shape: string, k: number, m: number, n: number, tuning: Row['tuning'], copyGBps: number, readGBps: number): Promise<Row> {
+async function benchMatmul(lib: ShaderLibrary, type: GGMLType, shape: string, k: number, m: number, n: number, tuning: Row['tuning'], copyGBps: number, readGBps: number, mode: Row['mode'] = 'chained'): Promise<Row> {
   const bytes = weightBytes(type, k, m);
   const copies = Math.max(1, Math.min(Math.ceil(STREAM_BYTES / bytes.length), Math.floor((4096 * MiB) / bytes.length)));
   const weights = new Map<string, WeightData>();
@@ -126,9 +153,10 @@ async function benchMatmul(lib: ShaderLibrary, type: GGMLType, shape: string, k:
   weights.set('x', { type: GGMLType.F32, dims: [k, n], bytes: new Uint8Array(x.buffer) });
   const b = new GraphBuilder(n, (name) => weights.get(name)?.dims);
   const xs = b.weight('x');
-  let out = 0;
-  for (let i = 0; i < copies; i++) out = b.mulMat(b.weight(`w${i}`), xs);
-  const g = b.build(out);
+  const outs: number[] = [];
+  for (let i = 0; i < copies; i++) outs.push(b.mulMat(b.weight(`w${i}`), xs));
+  const g = b.build(outs[outs.length - 1]!);
+  const timed = mode === 'independent' ? outs : [g.output];
   // A fresh device per measurement: on the H100 (Dawn/Vulkan) kernels ran up to 4x slower after earlier
   // measurements' buffers had been created and destroyed on the same device.
   const gpu = opt['shared-device'] ? shared! : await freshContext();
@@ -149,12 +177,12 @@ async function benchMatmul(lib: ShaderLibrary, type: GGMLType, shape: string, k:
       }
       maxRelErr = Math.max(maxRelErr, Math.abs(y[r]! - ref) / Math.max(mag, 1e-30));
     }
-    const one = await timeNs(ex, g, inputs, 1);
+    const one = await timeNs(ex, g, inputs, 1, timed);
     const reps = Math.max(1, Math.min(500, Math.ceil(TARGET_NS / one)));
-    const ns = await timeNs(ex, g, inputs, reps);
+    const ns = await timeNs(ex, g, inputs, reps, timed);
     const perCall = ns / (reps * copies);
     const gbps = bytes.length / perCall;
-    return { op: n === 1 ? 'mul_mat_vec' : 'mul_mat', shape, type: ggmlTypeName(type).toLowerCase(), k, m, n, weightBytes: bytes.length, copies, reps, usPerCall: perCall / 1e3, gbps, tflops: (2 * k * m * n) / perCall / 1e3, fracCopy: gbps / copyGBps, fracRead: gbps / readGBps, tuning, maxRelErr };
+    return { op: n === 1 ? 'mul_mat_vec' : 'mul_mat', path: tuning.q8 === true && n <= 4 ? 'q8' : 'f32', mode, shape, type: ggmlTypeName(type).toLowerCase(), k, m, n, weightBytes: bytes.length, copies, reps, usPerCall: perCall / 1e3, gbps, tflops: (2 * k * m * n) / perCall / 1e3, fracCopy: gbps / copyGBps, fracRead: gbps / readGBps, tuning, maxRelErr };
   } finally {
     ex.destroy();
     if (!opt['shared-device']) gpu.device.destroy();
@@ -247,7 +275,7 @@ async function main(): Promise<void> {
   Object.assign(globalThis, (await import('webgpu')).globals);
   const gpu = await requestGpuContext(adapter, { timestamps: true, noSubgroups: opt['no-subgroups'] });
   shared = gpu;
-  const lib = loadShaders(new URL('../shaders/', import.meta.url).pathname);
+  const lib = loadShaders(shaderDir());
   const caps = gpu.caps;
   console.log(`device: ${caps.description} | subgroups ${caps.subgroups ? `${caps.subgroupMinSize}-${caps.subgroupMaxSize}` : 'off'} | shader-f16 ${caps.shaderF16} | timestamps ${caps.timestampQuery} | max binding ${(caps.maxBindingBytes / MiB).toFixed(0)} MiB`);
   const base = !opt['no-baseline'];
@@ -261,27 +289,34 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const print = (r: Row): void => {
     console.log(
-      `${r.op.padEnd(12)} ${r.type.padEnd(5)} ${r.shape.padEnd(26)} ${`${r.k}x${r.m}${r.n > 1 ? `x${r.n}` : ''}`.padStart(16)} ${(r.weightBytes / MiB).toFixed(1).padStart(8)} MiB ${r.usPerCall.toFixed(1).padStart(9)} us ${r.gbps.toFixed(1).padStart(8)} GB/s ${(100 * r.fracCopy).toFixed(0).padStart(4)}% copy ${(100 * r.fracRead).toFixed(0).padStart(4)}% read ${r.n > 1 ? `${r.tflops.toFixed(2)} TFLOP/s` : ''} ${r.tuning.wg !== undefined ? `${r.tuning.stage === true ? 'staged ' : ''}wg${r.tuning.wg} r${r.tuning.rows} c${r.tuning.cpt}` : ''} err ${r.maxRelErr.toExponential(0)}`,
+      `${r.op.padEnd(12)} ${r.path.padEnd(3)} ${r.mode.slice(0, 5)} ${r.type.padEnd(5)} ${r.shape.padEnd(26)} ${`${r.k}x${r.m}${r.n > 1 ? `x${r.n}` : ''}`.padStart(16)} ${(r.weightBytes / MiB).toFixed(1).padStart(8)} MiB ${r.usPerCall.toFixed(1).padStart(9)} us ${r.gbps.toFixed(1).padStart(8)} GB/s ${(100 * r.fracCopy).toFixed(0).padStart(4)}% copy ${(100 * r.fracRead).toFixed(0).padStart(4)}% read ${r.n > 1 ? `${r.tflops.toFixed(2)} TFLOP/s` : ''} ${r.tuning.wg !== undefined ? `${r.tuning.stage === true ? 'staged ' : ''}wg${r.tuning.wg} r${r.tuning.rows} c${r.tuning.cpt}` : ''} err ${r.maxRelErr.toExponential(0)}`,
     );
   };
   for (const [shape, k, m] of SHAPES.filter(([s]) => SHAPE_FILTER === undefined || SHAPE_FILTER.some((f) => s.includes(f)))) {
     for (const type of TYPES) {
       if (k % QUANT_TRAITS.get(type)!.blockSize !== 0) continue;
-      const r = await benchMatmul(lib, type, shape, k, m, 1, tuning, copyGBps, readGBps);
-      rows.push(r);
-      print(r);
+      for (const path of PATHS) {
+        if (path === 'q8' && !Q8_TYPES.includes(type)) continue;
+        for (const mode of MODES) {
+          const r = await benchMatmul(lib, type, shape, k, m, 1, { ...tuning, ...(path === 'q8' ? { q8: true } : {}) }, copyGBps, readGBps, mode);
+          rows.push(r);
+          print(r);
+        }
+      }
     }
   }
   if (opt.sweep) {
     const [shape, k, m] = SHAPES[SHAPES.length - 1]!;
-    for (const type of TYPES.filter((t) => [GGMLType.Q4_K, GGMLType.Q4_0, GGMLType.Q8_0].includes(t))) {
-      for (const stage of opt.stage ? [false, true] : [false]) {
-        for (const wg of stage ? [32, 64, 128, 256] : [32, 64, 128]) {
-          for (const nr of stage ? [1, 2, 4] : [2, 4, 8]) {
-            for (const cpt of stage ? [1, 2] : [1]) {
-              const r = await benchMatmul(lib, type, `${shape} sweep`, k, m, 1, { wg, rows: nr, cpt, stage }, copyGBps, readGBps);
-              rows.push(r);
-              print(r);
+    for (const type of TYPES.filter((t) => Q8_TYPES.includes(t))) {
+      for (const path of PATHS) {
+        for (const stage of opt.stage && path === 'f32' ? [false, true] : [false]) {
+          for (const wg of stage ? [32, 64, 128, 256] : [32, 64, 128]) {
+            for (const nr of stage ? [1, 2, 4] : [2, 4, 8]) {
+              for (const cpt of stage ? [1, 2] : [1]) {
+                const r = await benchMatmul(lib, type, `${shape} sweep`, k, m, 1, { wg, rows: nr, cpt, stage, ...(path === 'q8' ? { q8: true } : {}) }, copyGBps, readGBps, MODES[0]);
+                rows.push(r);
+                print(r);
+              }
             }
           }
         }
@@ -296,7 +331,9 @@ async function main(): Promise<void> {
       print(r);
     }
   }
-  const result = { date: new Date().toISOString(), device: caps.description, caps, copyGBps, copyEngineGBps, copyKernelGBps, readGBps, copyCounts: 'read+write bytes per second; copyGBps = max(copyBufferToBuffer, vec4 copy kernel)', rows };
+  const info = adapter.info as unknown as Record<string, unknown>;
+  const adapterInfo = Object.fromEntries(['vendor', 'architecture', 'device', 'description', 'subgroupMinSize', 'subgroupMaxSize', 'isFallbackAdapter'].map((k2) => [k2, info[k2]]));
+  const result = { date: new Date().toISOString(), device: caps.description, adapterInfo, features: [...adapter.features].sort(), wgslLanguageFeatures: [...(gpuApi.wgslLanguageFeatures ?? [])].sort(), caps, copyGBps, copyEngineGBps, copyKernelGBps, readGBps, copyCounts: 'read+write bytes per second; copyGBps = max(copyBufferToBuffer, vec4 copy kernel)', rows };
   if (opt.json !== undefined) {
     writeFileSync(opt.json, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`wrote ${opt.json}`);

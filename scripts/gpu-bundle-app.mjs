@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Bundles the GPU benchmark scripts into single ES modules for the lent GPU machine, which has no npm and no
 // node_modules: only the bundle made by ../shared/gpu/make-bundle.sh (node + Dawn's `webgpu` package, kept
-// external here and resolved from DIR/node_modules). Usage: node scripts/gpu-bundle-app.mjs DIR
+// external here and resolved from DIR/node_modules). The WGSL sources go to DIR/shaders, where a bundled script
+// finds them (../shaders from DIR/app; --shaders or KTWEB_SHADERS override). Usage: node scripts/gpu-bundle-app.mjs DIR
 import { build } from 'esbuild';
-import { mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = process.argv[2] ?? '.gpu-bundle';
@@ -22,3 +23,6 @@ for (const name of ['bench-kernels']) {
   });
   console.log(`bundled ${join(dir, 'app', `${name}.mjs`)}`);
 }
+rmSync(join(dir, 'shaders'), { recursive: true, force: true });
+cpSync('shaders', join(dir, 'shaders'), { recursive: true });
+console.log(`copied shaders/ to ${join(dir, 'shaders')}`);

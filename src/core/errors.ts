@@ -10,7 +10,9 @@ export type ErrorCode =
   | 'io' // the file system or a Blob refused a read or write
   | 'model_invalid' // a GGUF that parses but does not describe a model we can build
   | 'rule_invalid' // a placement rule file that is wrong (file:line in the message)
-  | 'out_of_memory'; // a plan that does not fit the devices at hand
+  | 'out_of_memory' // a plan that does not fit the devices at hand
+  | 'device_lost' // the GPU device went away (driver reset, tab in background, destroy()); a new one is needed
+  | 'unsupported_op'; // an op, or an op's shape, that a backend has no kernel for
 
 export interface ErrorDetails {
   readonly file?: string;

@@ -14,6 +14,8 @@ export interface ConformanceCase {
   readonly inputs: RunInputs;
   /** Normalised mean squared error allowed against cpu-ref. */
   readonly nmse: number;
+  /** Graphs run first on the same executor, unchecked (they fill the KV cache a decode case reads). */
+  readonly setup?: readonly { readonly graph: Graph; readonly inputs: RunInputs }[];
 }
 
 /** Gaussian N(0, 1) via Box-Muller from Math.random: fresh inputs every run. */
@@ -127,13 +129,20 @@ export function conformanceCases(): ConformanceCase[] {
     const out = b.g.moeGate(logits, p, bias ? b.w('bias', GGMLType.F32, [p.nExpert], 0.1) : undefined);
     cases.push(b.done(`moe_gate ${name}`, 'moe_gate', out, 1e-10));
   }
-  for (const type of [GGMLType.F32, GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_K, GGMLType.Q6_K, GGMLType.IQ4_XS]) {
-    const [ne, nu, emb, ff, nt] = [8, 2, 256, 512, 5];
-    const b = new CaseBuilder(nt);
-    const x = b.w('x', GGMLType.F32, [emb, nt]);
-    const route = b.g.moeGate(b.w('logits', GGMLType.F32, [ne, nt], 2), { nExpert: ne, nUsed: nu, func: 'softmax', norm: true, scale: 1, nGroup: 1, topkGroup: 1, groupScore: 'max' });
-    const out = b.g.moeExperts(x, route, b.w('gate', type, [emb, ff, ne], 0.1), b.w('up', type, [emb, ff, ne], 0.1), b.w('down', type, [ff, emb, ne], 0.1), nu);
-    cases.push(b.done(`moe_experts ${ggmlTypeName(type)} ${ne}x${nu}`, 'moe_experts', out, MUL_MAT_NMSE));
+  // moe_experts (mul_mat_id): every type, a decode-sized batch (per-slot matvec) and prefill batches (tokens
+  // grouped by expert, one tiled GEMM per expert); odd expert counts and sizes where the block size allows.
+  for (const type of WEIGHT_TYPES) {
+    const bs = QUANT_TRAITS.get(type)!.blockSize;
+    const [emb, ff] = bs === 1 ? [72, 52] : bs === 32 ? [96, 160] : [256, 512];
+    const runs: [number, number, number][] = [[8, 2, 3], [6, 2, 9]];
+    if ([GGMLType.F32, GGMLType.Q4_0, GGMLType.Q8_0, GGMLType.Q4_K, GGMLType.Q6_K].includes(type)) runs.push([5, 3, 40]);
+    for (const [ne, nu, nt] of runs) {
+      const b = new CaseBuilder(nt);
+      const x = b.w('x', GGMLType.F32, [emb, nt]);
+      const route = b.g.moeGate(b.w('logits', GGMLType.F32, [ne, nt], 2), { nExpert: ne, nUsed: nu, func: 'softmax', norm: true, scale: 1, nGroup: 1, topkGroup: 1, groupScore: 'max' });
+      const out = b.g.moeExperts(x, route, b.w('gate', type, [emb, ff, ne], 0.1), b.w('up', type, [emb, ff, ne], 0.1), b.w('down', type, [ff, emb, ne], 0.1), nu);
+      cases.push(b.done(`moe_experts ${ggmlTypeName(type)} ${ne}x${nu} nt=${nt}`, 'moe_experts', out, MUL_MAT_NMSE));
+    }
   }
   {
     const b = new CaseBuilder(3);
@@ -143,6 +152,63 @@ export function conformanceCases(): ConformanceCase[] {
     cases.push(b.done('slice0+repeat1+concat0', 'concat0', b.g.getLast(b.g.reshape(out, [64 * 4, 3])), 1e-12));
   }
   return cases;
+}
+
+/**
+ * Matvec-sized products for backends that quantize the activation to int8 (llama.cpp's vec_dot inputs: Q8_0 for
+ * Q4_0/Q8_0, Q8_K for Q4_K): whole 256-element blocks, odd row counts, 1-3 columns, per-head and per-expert forms.
+ */
+export function int8DotCases(): ConformanceCase[] {
+  const cases: ConformanceCase[] = [];
+  for (const type of [GGMLType.Q4_0, GGMLType.Q8_0, GGMLType.Q4_K]) {
+    const t = ggmlTypeName(type);
+    for (const [k, m, n] of [[256, 7, 1], [768, 33, 3], [2048, 130, 1]] as const) {
+      const b = new CaseBuilder(n);
+      const out = b.g.mulMat(b.w('w', type, [k, m], 0.5), b.w('x', GGMLType.F32, [k, n]));
+      cases.push(b.done(`mul_mat ${t} k=${k} m=${m} n=${n}`, 'mul_mat', out, MUL_MAT_NMSE));
+    }
+    const h = new CaseBuilder(2);
+    cases.push(h.done(`mul_mat_heads ${t} k=512`, 'mul_mat_heads', h.g.mulMatHeads(h.w('w', type, [512, 24, 4], 0.5), h.w('x', GGMLType.F32, [512, 4, 2])), MUL_MAT_NMSE));
+    const [ne, nu, emb, ff, nt] = [8, 2, 256, 512, 3];
+    const e = new CaseBuilder(nt);
+    const route = e.g.moeGate(e.w('logits', GGMLType.F32, [ne, nt], 2), { nExpert: ne, nUsed: nu, func: 'softmax', norm: true, scale: 1, nGroup: 1, topkGroup: 1, groupScore: 'max' });
+    const out = e.g.moeExperts(e.w('x', GGMLType.F32, [emb, nt]), route, e.w('gate', type, [emb, ff, ne], 0.1), e.w('up', type, [emb, ff, ne], 0.1), e.w('down', type, [ff, emb, ne], 0.1), nu);
+    cases.push(e.done(`moe_experts ${t} ${ne}x${nu} nt=${nt}`, 'moe_experts', out, MUL_MAT_NMSE));
+  }
+  return cases;
+}
+
+/**
+ * Decode attention over long contexts (flash-decoding's splits): a setup graph writes `past` positions of K and V
+ * (with as many query heads as KV heads, which the cache does not depend on, to keep it cheap), then the case
+ * attends from `nt` new tokens at positions past.. over all of them. GQA groups, one head (dk != dv) and DeepSeek
+ * MLA's absorbed form (576/512 over one compressed KV head, 16 query heads). The setup's causal prefill costs
+ * past² on software WebGPU, hence about a thousand positions.
+ */
+export function longContextCases(): ConformanceCase[] {
+  const out: ConformanceCase[] = [];
+  for (const [dk, dv, nh, nkv, past, nt] of [[64, 64, 8, 2, 1030, 3], [96, 128, 1, 1, 1100, 1], [576, 512, 16, 1, 1030, 1]] as const) {
+    const weights = new Map<string, WeightData>();
+    const leaf = (g: GraphBuilder, name: string, dims: number[]): number => {
+      weights.set(name, weight(GGMLType.F32, dims));
+      return g.weight(name);
+    };
+    const sg = new GraphBuilder(past, (n) => weights.get(n)?.dims);
+    const fill = sg.attn(leaf(sg, 'sq', [dk, nkv, past]), leaf(sg, 'sk', [dk, nkv, past]), leaf(sg, 'sv', [dv, nkv, past]), sg.input('positions'), 0, 1 / Math.sqrt(dk));
+    const g = new GraphBuilder(nt, (n) => weights.get(n)?.dims);
+    const o = g.attn(leaf(g, 'q', [dk, nh, nt]), leaf(g, 'k', [dk, nkv, nt]), leaf(g, 'v', [dv, nkv, nt]), g.input('positions'), 0, 1 / Math.sqrt(dk));
+    const ids = (n: number, from: number): RunInputs => ({ tokens: new Int32Array(n), positions: Int32Array.from({ length: n }, (_, i) => from + i) });
+    out.push({
+      name: `attn decode dk=${dk} dv=${dv} heads ${nh}/${nkv} over ${past} positions, nt=${nt}`,
+      op: 'attn',
+      graph: g.build(o),
+      weights,
+      inputs: ids(nt, past),
+      nmse: 1e-8,
+      setup: [{ graph: sg.build(fill), inputs: ids(past, 0) }],
+    });
+  }
+  return out;
 }
 
 /** Normalised mean squared error Σ(a−b)² / Σb². */

@@ -1,23 +1,24 @@
 // WebGpuExecutor: runs a Graph entirely on the GPU. Weights are uploaded once as their GGUF bytes (no
-// requantization) when a graph first needs them; each Graph object gets a plan (buffers, pipelines, bind groups)
-// on first run; a run writes the inputs, records the whole plan into one command buffer and reads back only the
-// output (or, for greedy decoding, only the argmax ids). The KV cache stays on the GPU between runs.
+// requantization), ahead of time by loadWeights() or when a graph first needs them; each Graph object gets a plan
+// (buffers, pipelines, bind groups) on first run; a run writes the inputs, records the whole plan into one
+// command buffer and reads back only the output, or for sampling only the argmax ids or the k best candidates.
+// The KV cache stays on the GPU between runs.
 import { EngineError } from '../../core/errors.ts';
-import { GGMLType } from '../../core/ggml-type.ts';
 import type { GraphExecutor, RunInputs, WeightData } from '../../graph/executor.ts';
 import type { Graph } from '../../graph/graph.ts';
-import { quantTraits } from '../../quant/registry.ts';
-import { BufferPool, uploadWeight, type GpuWeight } from './buffers.ts';
+import { BufferPool } from './buffers.ts';
 import type { GpuCaps, GpuContext } from './device.ts';
 import { encodeSteps, prepareSteps, type PreparedStep } from './dispatch.ts';
-import { gpuFailure, unsupported } from './errors.ts';
+import { deviceLost, gpuFailure, graphInvalid, unsupported } from './errors.ts';
+import { BufferUsage, MapMode } from './gpu-flags.ts';
 import type { MatvecTuning } from './ops/context.ts';
 import { ropeTableValues } from './ops/rope.ts';
 import { PipelineCache } from './pipeline-cache.ts';
 import { buildPlan, type Plan, type PlanHost } from './plan.ts';
+import { buildTopK, destroyTopK, MAX_TOP_K, penaltyWords, type TopKPlan } from './topk.ts';
 import { Params } from './uniforms.ts';
+import { WeightStore } from './weights.ts';
 import type { ShaderLibrary } from './wgsl-pre.ts';
-import { BufferUsage, MapMode } from './gpu-flags.ts';
 
 export interface WebGpuExecutorOptions {
   /** Positions the KV cache holds. */
@@ -32,9 +33,24 @@ export interface WebGpuExecutorOptions {
   readonly matvec?: MatvecTuning;
 }
 
+export interface TopKOptions {
+  /** Candidates to return, 1..256. */
+  readonly k: number;
+  /** Tokens to penalize (llama.cpp repeat penalty: positive logits divided, negative multiplied). */
+  readonly penaltyIds?: Int32Array;
+  readonly penalty?: number;
+}
+
 interface Readback {
   readonly buf: GPUBuffer;
   readonly bytes: number;
+}
+
+/** What a run appends after the graph: extra steps, then copies of (buffer, bytes) back to back into a readback. */
+interface Tail {
+  readonly steps: readonly PreparedStep[];
+  readonly copies: readonly (readonly [GPUBuffer, number])[];
+  readonly readback: Readback;
 }
 
 interface PlanEntry {
@@ -43,6 +59,7 @@ interface PlanEntry {
   readonly readback: Readback;
   readonly sizes: readonly number[];
   argmax?: { readonly step: PreparedStep; readonly ids: GPUBuffer; readonly readback: Readback };
+  readonly topk: Map<number, { plan: TopKPlan; readback: Readback }>;
 }
 
 export class WebGpuExecutor implements GraphExecutor {
@@ -51,10 +68,10 @@ export class WebGpuExecutor implements GraphExecutor {
   private readonly host: PlanHost;
   private readonly pipelines: PipelineCache;
   private readonly pool: BufferPool;
-  private readonly weights = new Map<string, GpuWeight>();
-  private readonly weightsF32 = new Map<string, GPUBuffer>();
+  private readonly weights: WeightStore;
   private readonly kv = new Map<string, GPUBuffer>();
   private readonly plans = new WeakMap<Graph, Map<string, Promise<PlanEntry>>>();
+  private readonly extra: GPUBuffer[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private lost: string | undefined;
   /** The device's real binding limit (opts.maxBindingBytes only narrows how weights are split). */
@@ -62,7 +79,7 @@ export class WebGpuExecutor implements GraphExecutor {
 
   constructor(
     ctx: GpuContext,
-    private readonly getWeight: (name: string) => WeightData,
+    getWeight: (name: string) => WeightData,
     private readonly opts: WebGpuExecutorOptions,
   ) {
     this.device = ctx.device;
@@ -73,10 +90,11 @@ export class WebGpuExecutor implements GraphExecutor {
       maxBindingBytes: Math.min(ctx.caps.maxBindingBytes, opts.maxBindingBytes ?? Infinity),
     };
     void this.device.lost.then((info) => {
-      this.lost = info.message;
+      this.lost = info.message !== '' ? info.message : String(info.reason);
     });
     this.pipelines = new PipelineCache(this.device, opts.shaders);
     this.pool = new BufferPool(this.device);
+    this.weights = new WeightStore(this.device, getWeight, this.caps.maxBindingBytes, this.deviceMaxBinding);
     this.host = {
       device: this.device,
       caps: this.caps,
@@ -85,8 +103,8 @@ export class WebGpuExecutor implements GraphExecutor {
       pool: this.pool,
       nCtx: opts.nCtx,
       matvec: opts.matvec ?? {},
-      weight: (name) => this.weight(name),
-      weightF32: (name) => this.weightF32(name),
+      weight: (name) => this.weights.raw(name),
+      weightF32: (name) => this.weights.f32(name),
       kvCache: (layer, which, rowFloats) => this.kvCache(layer, which, rowFloats),
     };
   }
@@ -97,7 +115,7 @@ export class WebGpuExecutor implements GraphExecutor {
 
   /** Buffers a weight was split into (tests). */
   segmentsOf(name: string): number {
-    return this.weights.get(name)?.segments.length ?? 0;
+    return this.weights.segmentsOf(name);
   }
 
   /** Number of compiled pipeline variants (tests check plans reuse them). */
@@ -109,6 +127,17 @@ export class WebGpuExecutor implements GraphExecutor {
     // Attention reads only positions 0..pos of the current sequence, all rewritten by it: nothing to clear.
   }
 
+  /**
+   * Uploads every weight of `g` not yet on the GPU, in the forms g's ops read, reading each through `read` once;
+   * afterwards graphs of the same model (other token counts, hybrid segments) never call the weights callback.
+   */
+  loadWeights(g: Graph, read: (name: string) => Promise<WeightData>, onProgress?: (bytes: number) => void): Promise<void> {
+    return this.serial(async () => {
+      this.checkLost();
+      await this.weights.load(g, read, onProgress);
+    });
+  }
+
   run(g: Graph, inputs: RunInputs): Promise<Float32Array> {
     return this.runMany(g, inputs, [g.output]).then((r) => r[0]!);
   }
@@ -117,8 +146,7 @@ export class WebGpuExecutor implements GraphExecutor {
   runMany(g: Graph, inputs: RunInputs, outputs: readonly number[]): Promise<Float32Array[]> {
     return this.serial(async () => {
       const e = await this.entry(g, outputs);
-      this.submit(e, inputs, false);
-      const all = new Float32Array(await this.read(e.readback));
+      const all = new Float32Array(await this.submit(e, inputs, { steps: [], copies: e.plan.outputs.map((o, i) => [o.buf, e.sizes[i]! * 4] as const), readback: e.readback }));
       let off = 0;
       return e.sizes.map((n) => all.slice(off, (off += n)));
     });
@@ -129,18 +157,46 @@ export class WebGpuExecutor implements GraphExecutor {
     return this.serial(async () => {
       const e = await this.entry(g, [g.output]);
       const a = (e.argmax ??= await this.argmaxFor(e.plan));
-      this.submit(e, inputs, true);
-      return new Int32Array(await this.read(a.readback));
+      return new Int32Array(await this.submit(e, inputs, { steps: [a.step], copies: [[a.ids, a.readback.bytes]], readback: a.readback }));
+    });
+  }
+
+  /**
+   * Sampling: the k best logits of the output's last column after the repetition penalty, sorted by logit
+   * descending with ties to the lower id (the sampler's order); only those k ids and values are read back.
+   */
+  runTopK(g: Graph, inputs: RunInputs, o: TopKOptions): Promise<{ ids: Int32Array; logits: Float32Array }> {
+    return this.serial(async () => {
+      const e = await this.entry(g, [g.output]);
+      const shape = e.plan.outputs[0]!.shape;
+      const nVocab = shape[0]!;
+      const cols = e.sizes[0]! / nVocab;
+      if (!Number.isInteger(o.k) || o.k < 1 || o.k > Math.min(MAX_TOP_K, nVocab)) throw new EngineError('bad_argument', `top-k of ${o.k}: expected 1..${Math.min(MAX_TOP_K, nVocab)}`);
+      if (o.penalty !== undefined && !(o.penalty > 0)) throw new EngineError('bad_argument', `repeat penalty ${o.penalty}: expected > 0`);
+      for (const id of o.penaltyIds ?? []) if (id < 0 || id >= nVocab) throw new EngineError('bad_argument', `penalized token id ${id} is outside the vocabulary (${nVocab} tokens)`);
+      const words = penaltyWords(o.penaltyIds, o.penalty);
+      let t = e.topk.get(o.k);
+      if (t === undefined || t.plan.capacity < words.length - 2) {
+        if (t !== undefined) destroyTopK(t.plan);
+        const plan = await buildTopK(this.device, this.pipelines, this.caps, e.plan.outputs[0]!.buf, nVocab, cols - 1, o.k, Math.max(256, 2 ** Math.ceil(Math.log2(words.length))));
+        this.extra.push(...plan.buffers);
+        t = { plan, readback: this.readbackBuffer(8 * o.k) };
+        e.topk.set(o.k, t);
+      }
+      this.device.queue.writeBuffer(t.plan.penalty, 0, words);
+      const r = await this.submit(e, inputs, { steps: t.plan.steps, copies: [[t.plan.values, 4 * o.k], [t.plan.ids, 4 * o.k]], readback: t.readback });
+      return { logits: new Float32Array(r, 0, o.k), ids: new Int32Array(r, 4 * o.k, o.k) };
     });
   }
 
   /**
    * Benchmarks: replays the graph `reps` times in one compute pass and returns the GPU time of the pass in ns
    * from timestamp queries (undefined when the device has none; then time submit → done on the caller's clock).
+   * `outputs` keeps those nodes' buffers apart (no node reuses them), e.g. to time independent products.
    */
-  profile(g: Graph, inputs: RunInputs, reps: number): Promise<number | undefined> {
+  profile(g: Graph, inputs: RunInputs, reps: number, outputs: readonly number[] = [g.output]): Promise<number | undefined> {
     return this.serial(async () => {
-      const e = await this.entry(g, [g.output]);
+      const e = await this.entry(g, outputs);
       this.writeInputs(e.plan, inputs);
       const qs = this.caps.timestampQuery ? this.device.createQuerySet({ type: 'timestamp', count: 2 }) : undefined;
       const enc = this.device.createCommandEncoder({ label: 'profile' });
@@ -165,9 +221,17 @@ export class WebGpuExecutor implements GraphExecutor {
 
   destroy(): void {
     this.pool.destroy();
-    for (const w of this.weights.values()) for (const s of w.segments) s.buffer.destroy();
-    for (const b of this.weightsF32.values()) b.destroy();
+    this.weights.destroy();
     for (const b of this.kv.values()) b.destroy();
+    for (const b of this.extra) b.destroy();
+  }
+
+  dispose(): void {
+    this.destroy();
+  }
+
+  private checkLost(): void {
+    if (this.lost !== undefined) throw deviceLost(this.lost);
   }
 
   private serial<T>(f: () => Promise<T>): Promise<T> {
@@ -177,6 +241,7 @@ export class WebGpuExecutor implements GraphExecutor {
   }
 
   private entry(g: Graph, outputs: readonly number[]): Promise<PlanEntry> {
+    this.checkLost();
     let byOutputs = this.plans.get(g);
     if (byOutputs === undefined) this.plans.set(g, (byOutputs = new Map()));
     const key = outputs.join(',');
@@ -184,7 +249,7 @@ export class WebGpuExecutor implements GraphExecutor {
     if (e === undefined) {
       e = buildPlan(this.host, g, outputs).then((plan) => {
         const sizes = plan.outputs.map((o) => o.shape.reduce((a, b) => a * b, 1));
-        return { plan, sizes, readback: this.readbackBuffer(sizes.reduce((a, b) => a + b, 0) * 4) };
+        return { plan, sizes, readback: this.readbackBuffer(sizes.reduce((a, b) => a + b, 0) * 4), topk: new Map() };
       });
       byOutputs.set(key, e);
       e.catch(() => byOutputs.delete(key));
@@ -193,7 +258,9 @@ export class WebGpuExecutor implements GraphExecutor {
   }
 
   private readbackBuffer(bytes: number): Readback {
-    return { buf: this.device.createBuffer({ label: 'readback', size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST }), bytes };
+    const buf = this.device.createBuffer({ label: 'readback', size: Math.max(16, bytes), usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    this.extra.push(buf);
+    return { buf, bytes };
   }
 
   private async argmaxFor(plan: Plan): Promise<NonNullable<PlanEntry['argmax']>> {
@@ -201,13 +268,14 @@ export class WebGpuExecutor implements GraphExecutor {
     const n = out.shape[0]!;
     const cols = out.shape.slice(1).reduce((a, b) => a * b, 1);
     const ids = this.device.createBuffer({ label: 'argmax', size: Math.max(16, cols * 4), usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC });
+    this.extra.push(ids);
     const { steps } = await prepareSteps(this.device, this.pipelines, [{ kernel: { variant: 'argmax_f32', shader: 'argmax.wgsl', layout: 'rwu' }, buffers: [out.buf, ids], params: new Params().u(n).u(cols), grid: [cols, 1, 1] }], this.caps.minUniformOffsetAlign, 'argmax');
     return { step: steps[0]!, ids, readback: this.readbackBuffer(cols * 4) };
   }
 
   /** Checks the inputs and writes them (ids, rope angles, external values) to the plan's buffers. */
   private writeInputs(p: Plan, inputs: RunInputs): void {
-    if (this.lost !== undefined) throw gpuFailure(`the device was lost (${this.lost}); create a new executor`);
+    this.checkLost();
     const nt = inputs.tokens.length;
     if (p.tokens !== undefined || p.positions !== undefined) {
       if (nt !== inputs.positions.length) throw new EngineError('bad_argument', `${nt} tokens but ${inputs.positions.length} positions`);
@@ -229,67 +297,44 @@ export class WebGpuExecutor implements GraphExecutor {
     }
   }
 
-  private submit(e: PlanEntry, inputs: RunInputs, argmax: boolean): void {
+  /** One command buffer: (poison,) the graph, the tail's steps, the copies into its readback; then reads it. */
+  private submit(e: PlanEntry, inputs: RunInputs, tail: Tail): Promise<ArrayBuffer> {
     const p = e.plan;
     this.writeInputs(p, inputs);
-    const q = this.device.queue;
     const enc = this.device.createCommandEncoder({ label: 'run' });
     const pass = enc.beginComputePass({ label: 'graph' });
     if (this.opts.poison === true) encodeSteps(pass, p.poison);
     encodeSteps(pass, p.steps);
-    if (argmax && e.argmax !== undefined) encodeSteps(pass, [e.argmax.step]);
+    encodeSteps(pass, tail.steps);
     pass.end();
-    if (argmax && e.argmax !== undefined) enc.copyBufferToBuffer(e.argmax.ids, 0, e.argmax.readback.buf, 0, e.argmax.readback.bytes);
-    else {
-      let off = 0;
-      p.outputs.forEach((o, i) => {
-        enc.copyBufferToBuffer(o.buf, 0, e.readback.buf, off, e.sizes[i]! * 4);
-        off += e.sizes[i]! * 4;
-      });
+    let off = 0;
+    for (const [buf, bytes] of tail.copies) {
+      enc.copyBufferToBuffer(buf, 0, tail.readback.buf, off, bytes);
+      off += bytes;
     }
-    q.submit([enc.finish()]);
+    this.device.queue.submit([enc.finish()]);
+    return this.read(tail.readback);
   }
 
   private async read(r: Readback): Promise<ArrayBuffer> {
-    await r.buf.mapAsync(MapMode.READ);
-    const out = r.buf.getMappedRange().slice(0);
+    try {
+      await r.buf.mapAsync(MapMode.READ);
+    } catch (err) {
+      // A lost device fails pending maps; its lost promise may settle a moment later.
+      const why = this.lost ?? (await Promise.race([this.device.lost.then((i) => i.message || String(i.reason)), new Promise<undefined>((res) => setTimeout(res, 50))]));
+      if (why !== undefined) throw deviceLost(why);
+      throw gpuFailure(`reading results back failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const out = r.buf.getMappedRange(0, r.bytes).slice(0);
     r.buf.unmap();
     return out;
-  }
-
-  private weight(name: string): GpuWeight {
-    let w = this.weights.get(name);
-    if (w === undefined) {
-      w = uploadWeight(this.device, name, this.getWeight(name), this.caps.maxBindingBytes);
-      this.weights.set(name, w);
-    }
-    return w;
-  }
-
-  private weightF32(name: string): GPUBuffer {
-    let b = this.weightsF32.get(name);
-    if (b === undefined) {
-      const d = this.getWeight(name);
-      const raw = this.weights.get(name);
-      if (d.type === GGMLType.F32 && raw?.segments.length === 1) return raw.segments[0]!.buffer;
-      const n = d.dims.reduce((a, c) => a * c, 1);
-      if (n * 4 > this.deviceMaxBinding) throw unsupported(`tensor ${name} is read as values but its f32 form exceeds the binding limit`, name);
-      // Small tensors read as values (norm weights, biases) in another type are dequantized once here.
-      const f = new Float32Array(n);
-      quantTraits(d.type, name).dequantizeRow(d.bytes, f, n);
-      b = this.device.createBuffer({ label: `${name}_f32`, size: Math.max(16, n * 4), usage: BufferUsage.STORAGE, mappedAtCreation: true });
-      new Float32Array(b.getMappedRange(0, n * 4)).set(f);
-      b.unmap();
-      this.weightsF32.set(name, b);
-    }
-    return b;
   }
 
   private kvCache(layer: number, which: 'k' | 'v', rowFloats: number): GPUBuffer {
     const key = `${layer}:${which}`;
     let b = this.kv.get(key);
     const bytes = rowFloats * this.opts.nCtx * 4;
-    if (b !== undefined && b.size !== Math.max(16, bytes)) throw unsupported(`layer ${layer} ${which} cache holds rows of another size than this graph's attention`);
+    if (b !== undefined && b.size !== Math.max(16, bytes)) throw graphInvalid(`layer ${layer} ${which} cache holds rows of another size than this graph's attention`);
     if (b === undefined) {
       if (bytes > this.deviceMaxBinding) throw unsupported(`layer ${layer} ${which} cache (${bytes} bytes for ${this.opts.nCtx} positions) exceeds the binding limit; lower the context size`);
       b = this.device.createBuffer({ label: `kv_${layer}_${which}`, size: Math.max(16, bytes), usage: BufferUsage.STORAGE | BufferUsage.COPY_DST });

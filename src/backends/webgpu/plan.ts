@@ -7,8 +7,8 @@ import type { BufferPool, GpuWeight } from './buffers.ts';
 import { SlotAllocator } from './buffers.ts';
 import type { GpuCaps } from './device.ts';
 import { grid1d, prepareSteps, type PreparedStep, type Step } from './dispatch.ts';
-import { unsupported } from './errors.ts';
-import { numel, type MatvecTuning, type OpContext } from './ops/context.ts';
+import { gpuFailure, graphInvalid, unsupported } from './errors.ts';
+import { numel, type MatvecTuning, type OpContext, type OpEncoder } from './ops/context.ts';
 import { OP_ENCODERS } from './ops/index.ts';
 import type { PipelineCache } from './pipeline-cache.ts';
 import { quantKernel, type QuantKernel } from './quant-kernels.ts';
@@ -69,6 +69,7 @@ export async function buildPlan(h: PlanHost, g: Graph, outputIds: readonly numbe
   const externals: { id: number; buf: GPUBuffer; floats: number }[] = [];
   let tokens: GPUBuffer | undefined;
   let positions: GPUBuffer | undefined;
+  const memo = new Map<string, unknown>();
   const idsBuffer = (name: string): GPUBuffer => h.device.createBuffer({ label: `${label}_${name}`, size: Math.max(16, g.nTokens * 4), usage: BufferUsage.STORAGE | BufferUsage.COPY_DST });
 
   // Last reader of each node; a reshape keeps its source alive as long as the reshape is read.
@@ -110,7 +111,7 @@ export async function buildPlan(h: PlanHost, g: Graph, outputIds: readonly numbe
       continue;
     }
     const scratch: Slot[] = [];
-    const ctx = opContext(h, g, n, vals, {
+    const ctx = opContext(h, g, n, vals, root, memo, {
       out: () => {
         const v = vals[n.id];
         if (v !== undefined && v.kind === 'act') return v.buf;
@@ -136,7 +137,9 @@ export async function buildPlan(h: PlanHost, g: Graph, outputIds: readonly numbe
       },
     });
     if (s.op === 'get_rows' && nodes[n.src[1]!]!.spec.op === 'input') vocabLimits.push(numel(nodes[n.src[0]!]!.shape) / nodes[n.src[0]!]!.shape[0]!);
-    OP_ENCODERS[s.op](ctx);
+    const encode = OP_ENCODERS[s.op as keyof typeof OP_ENCODERS] as OpEncoder | undefined;
+    if (encode === undefined) throw unsupported(`op ${s.op} has no WebGPU kernel; place its module on the CPU`);
+    encode(ctx);
     ctx.out();
     for (const sl of scratch) alloc.release(sl);
     for (const src of new Set(n.src)) {
@@ -151,7 +154,7 @@ export async function buildPlan(h: PlanHost, g: Graph, outputIds: readonly numbe
 
   const outputs = outputIds.map((id) => {
     const v = vals[id];
-    if (v === undefined || v.kind !== 'act') throw unsupported(`output node ${id} (${nodes[id]!.spec.op}) is not a computed activation`);
+    if (v === undefined || v.kind !== 'act') throw graphInvalid(`output node ${id} (${nodes[id]!.spec.op}) is not a computed activation`);
     return { buf: v.buf, shape: nodes[id]!.shape };
   });
   const fill = (buf: GPUBuffer): Step => ({
@@ -164,7 +167,7 @@ export async function buildPlan(h: PlanHost, g: Graph, outputIds: readonly numbe
   const prepared = await prepareSteps(h.device, h.pipelines, steps, h.caps.minUniformOffsetAlign, label);
   const poison = await prepareSteps(h.device, h.pipelines, [...used].map(fill), h.caps.minUniformOffsetAlign, `${label}_poison`);
   const err = await h.device.popErrorScope();
-  if (err !== null) throw unsupported(`building the plan of ${label} failed: ${err.message}`);
+  if (err !== null) throw gpuFailure(`building the plan of ${label} failed: ${err.message}`);
   return {
     steps: prepared.steps,
     poison: poison.steps,
@@ -185,10 +188,10 @@ interface PlanHooks {
   ropeTable(p: RopeParams): GPUBuffer;
 }
 
-function opContext(h: PlanHost, g: Graph, n: GraphNode, vals: readonly (Val | undefined)[], hooks: PlanHooks): OpContext {
+function opContext(h: PlanHost, g: Graph, n: GraphNode, vals: readonly (Val | undefined)[], root: (id: number) => number, memo: Map<string, unknown>, hooks: PlanHooks): OpContext {
   const val = (i: number): Val => {
     const v = vals[n.src[i]!];
-    if (v === undefined) throw unsupported(`node ${n.id} (${n.spec.op}) reads node ${n.src[i]} before it is computed`);
+    if (v === undefined) throw graphInvalid(`node ${n.id} (${n.spec.op}) reads node ${n.src[i]} before it is computed`);
     return v;
   };
   const shapeOf = (i: number): Shape => g.nodes[n.src[i]!]!.shape;
@@ -202,12 +205,12 @@ function opContext(h: PlanHost, g: Graph, n: GraphNode, vals: readonly (Val | un
     act(i) {
       const v = val(i);
       if (v.kind === 'weight') return h.weightF32(v.name);
-      if (v.kind === 'ids') throw unsupported(`${n.spec.op} reads the ${g.nodes[n.src[i]!]!.spec.op} input as values`);
+      if (v.kind === 'ids') throw graphInvalid(`${n.spec.op} reads the ${g.nodes[n.src[i]!]!.spec.op} input as values`);
       return v.buf;
     },
     matrix(i) {
       const v = val(i);
-      if (v.kind === 'ids') throw unsupported(`${n.spec.op} reads an id input as a matrix`);
+      if (v.kind === 'ids') throw graphInvalid(`${n.spec.op} reads an id input as a matrix`);
       if (v.kind === 'weight') return reshapedWeight(h.weight(v.name), v.dims, h.lib);
       const dims = shapeOf(i);
       const unitRows = dims.length >= 3 ? dims[1]! : 1;
@@ -216,7 +219,7 @@ function opContext(h: PlanHost, g: Graph, n: GraphNode, vals: readonly (Val | un
     },
     ids(i) {
       const v = val(i);
-      if (v.kind !== 'ids') throw unsupported(`${n.spec.op} needs the tokens or positions input as source ${i}`);
+      if (v.kind !== 'ids') throw graphInvalid(`${n.spec.op} needs the tokens or positions input as source ${i}`);
       return v.buf;
     },
     out: hooks.out,
@@ -225,6 +228,13 @@ function opContext(h: PlanHost, g: Graph, n: GraphNode, vals: readonly (Val | un
     kvCache: (layer, which, rowFloats) => h.kvCache(layer, which, rowFloats),
     ropeTable: hooks.ropeTable,
     quant: (type, tensor): QuantKernel => quantKernel(h.lib, type, tensor),
+    srcRoot: (i) => root(n.src[i]!),
+    memo<T>(key: string, make: () => T): T {
+      if (!memo.has(key)) memo.set(key, make());
+      return memo.get(key) as T;
+    },
+    planBuffer: (bytes, label) => h.device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 4) * 4), usage: BufferUsage.STORAGE }),
+    hasShader: (path) => h.lib.has(path),
   };
 }
 

@@ -1,6 +1,8 @@
 // Whole models on the GPU: every architecture runs prefill plus greedy decode steps with every op on WebGPU and
 // on cpu-ref, from the same GGUF bytes. Logits must agree within NMSE budgets and the greedy tokens must be the
-// same (the GPU's argmax kernel included). stories260K is the real llama; the rest are make-model GGUFs.
+// same (the GPU's argmax and top-k kernels included). stories260K is the real llama; the rest are make-model
+// GGUFs. The prompt runs the prefill kernels (tiled mul_mat, tokens grouped per expert, causal attention), the
+// steps the decode ones (matvec, split-K attention).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +81,10 @@ async function compare(name: string, path: string): Promise<void> {
       errs.push(nmse(got, ref));
       // The same step again, reading back only the GPU argmax (rewrites the same KV rows).
       gpuTokens.push((await gpuEx.runArgmax(decode, inp))[0]!);
+      // And the top-40 candidates as the sampler would get them: the GPU logits' 40 best, same order.
+      const top = await gpuEx.runTopK(decode, inp, { k: 40 });
+      const want = Array.from(got.keys()).sort((a, b) => got[b]! - got[a]! || a - b).slice(0, 40);
+      expect(Array.from(top.ids), `${name} top-40 at step ${step}`).toEqual(want);
       next = argmax(ref);
     }
     cpuTokens.push(next);

@@ -15,6 +15,12 @@ export interface MatvecTuning {
   readonly stage?: boolean;
   /** Dot chunks per thread per staged tile. */
   readonly cpt?: number;
+  /**
+   * Quantize the activation to int8 once (llama.cpp's CPU rounding: Q8_0 or Q8_K) and use dot4I8Packed for the
+   * weight types that have such a kernel (Q4_0, Q8_0, Q4_K). Off by default: it adds the rounding error
+   * llama.cpp's CPU backend has (~1e-5 NMSE per product) to results otherwise exact to f32.
+   */
+  readonly q8?: boolean;
 }
 
 export interface OpContext {
@@ -40,6 +46,14 @@ export interface OpContext {
   /** cos/sin table [n_dims, nt] of this run's positions for `p`, refreshed before every run. */
   ropeTable(p: RopeParams): GPUBuffer;
   quant(type: number, tensor?: string): QuantKernel;
+  /** Node id of source i with reshapes looked through: a key for values derived from it within the plan. */
+  srcRoot(i: number): number;
+  /** A value derived once per plan (e.g. an activation quantized for several matvecs), made on first request. */
+  memo<T>(key: string, make: () => T): T;
+  /** A buffer owned by the plan, never pooled (memoised values outlive the node that made them). */
+  planBuffer(bytes: number, label: string): GPUBuffer;
+  /** Whether the shader library has a file (optional kernels such as the int8 dot helpers). */
+  hasShader(path: string): boolean;
 }
 
 export type OpEncoder = (c: OpContext) => void;

@@ -1,12 +1,14 @@
 // MoE on the GPU: moe_gate (router: probabilities, bias, grouped top-k, weights) and moe_experts: per routed
 // (token, slot) gate and up products with the expert's matrices (mul_mat_id), swiglu, the down product, then
-// the route-weighted sum over slots (moe_sum).
+// the route-weighted sum over slots (moe_sum). Decode runs the matvec per (token, slot); prefill groups the
+// tokens by expert (moe_rows) and runs one tiled GEMM per expert, so each expert's weights stream once per batch
+// rather than once per token.
 import { grid1d } from '../dispatch.ts';
 import { unsupported } from '../errors.ts';
 import { Params } from '../uniforms.ts';
 import type { OpEncoder } from './context.ts';
 import { encodeSwiglu } from './elementwise.ts';
-import { encodeMatmul } from './mul-mat.ts';
+import { encodeMatmul, MATVEC_MAX_COLS, type MatmulCall } from './mul-mat.ts';
 
 const MAX_EXPERTS = 256;
 const MAX_GROUPS = 64;
@@ -46,14 +48,26 @@ export const moeExperts: OpEncoder = (c) => {
   const down = c.matrix(4);
   const nFf = gate.dims[1]!;
   const x = c.act(0);
-  const route = { buf: c.act(1), nUsed };
+  const nExpert = gate.dims[2]!;
+  let route: MatmulCall['route'] = { buf: c.act(1), nUsed };
+  if (nt > MATVEC_MAX_COLS) {
+    // Prefill: (token, slot) pairs grouped by expert once, shared by the three products.
+    const rows = c.scratch(4 * nExpert * (1 + nt));
+    c.dispatch({
+      kernel: { variant: 'moe_rows_f32', shader: 'moe_rows.wgsl', layout: 'rwu' },
+      buffers: [route.buf, rows],
+      params: new Params().u(nExpert).u(nUsed).u(nt).u(2 * nUsed),
+      grid: [nExpert, 1, 1],
+    });
+    route = { ...route, rows, nExpert };
+  }
   const hidden = nFf * nUsed * nt;
   const g = c.scratch(hidden * 4);
   const u = c.scratch(hidden * 4);
   const h = c.scratch(hidden * 4);
   const y = c.scratch(nEmbd * nUsed * nt * 4);
-  encodeMatmul(c, { w: gate, x, o: g, n: nt, xc: nEmbd, xb: 0, oc: nUsed * nFf, ob: nFf, route });
-  encodeMatmul(c, { w: up, x, o: u, n: nt, xc: nEmbd, xb: 0, oc: nUsed * nFf, ob: nFf, route });
+  encodeMatmul(c, { w: gate, x, o: g, n: nt, xc: nEmbd, xb: 0, oc: nUsed * nFf, ob: nFf, route, xRoot: c.srcRoot(0) });
+  encodeMatmul(c, { w: up, x, o: u, n: nt, xc: nEmbd, xb: 0, oc: nUsed * nFf, ob: nFf, route, xRoot: c.srcRoot(0) });
   encodeSwiglu(c, g, u, h, hidden);
   encodeMatmul(c, { w: down, x: h, o: y, n: nt, xc: nUsed * nFf, xb: nFf, oc: nUsed * nEmbd, ob: nEmbd, route });
   c.dispatch({
