@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EngineError } from '../core/errors.ts';
 import { requestGpuContext } from '../backends/webgpu/device.ts';
 import { WebGpuExecutor } from '../backends/webgpu/executor.ts';
 import { shaderLibrary, type ShaderLibrary } from '../backends/webgpu/wgsl-pre.ts';
@@ -81,7 +82,10 @@ export async function nodeComputeDevices(device: 'auto' | 'gpu' | 'cpu'): Promis
     cpu,
     // The device is requested only when the plan puts something on the GPU, and destroyed with the executor.
     gpu: async (o) => {
-      const ctx = await requestGpuContext(found.adapter, { timestamps: true });
+      // an adapter gives one device: ask again for each load (the first answer decided auto/software above)
+      const again = await findAdapter();
+      if (typeof again === 'string') throw new EngineError('device_lost', `the GPU went away: ${again}`);
+      const ctx = await requestGpuContext(again.adapter, { timestamps: true });
       const ex = new WebGpuExecutor(ctx, o.weights, { nCtx: o.nCtx, shaders });
       return Object.assign(ex, {
         label: `WebGPU (${ctx.caps.description || 'adapter'})`,

@@ -71,7 +71,10 @@ export async function browserComputeDevices(device: 'auto' | 'gpu' | 'cpu'): Pro
     cpu,
     // The device is requested only when the plan puts something on the GPU, and destroyed with the executor.
     gpu: async (o) => {
-      const ctx = await requestGpuContext(adapter);
+      // an adapter gives one device: ask again for each load (the first answer decided auto/software above)
+      const again = await gpuApi.requestAdapter({ powerPreference: 'high-performance' });
+      if (again === null) throw new EngineError('device_lost', 'the WebGPU adapter went away; reload the page');
+      const ctx = await requestGpuContext(again);
       const ex = new WebGpuExecutor(ctx, o.weights, { nCtx: o.nCtx, shaders });
       return Object.assign(ex, {
         label: `WebGPU (${ctx.caps.description || 'adapter'})`,
