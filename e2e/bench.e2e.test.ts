@@ -7,8 +7,10 @@
 // 2. the embedded stories260K, ktweb (all CPU, hybrid) beside wllama at 1 thread: both engines saw the same prompt
 //    lengths. (wllama cannot run the random-weight MoE: its llama.cpp server code throws on the invalid UTF-8 that
 //    random byte tokens make; the page says so in the row.) Screenshot: test-results/bench-page.png.
-// In both, every row has finite positive prefill and decode tokens/s, the chart canvas has pixels, and the kernel
-// section says honestly that no backend reports per-kernel GB/s yet.
+// In both, every row has finite positive prefill and decode tokens/s and the chart canvas has pixels. The kernel
+// section has, for every ktweb load (placement × threads), a table of the decode step's kernels timed on the model's
+// weights (finite positive GB/s, each kernel on the device its placement gives it, the per-run overhead stated) that
+// the JSON export carries too; for wllama it says plainly that no per-kernel numbers are available.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -54,6 +56,29 @@ interface ExportedRow {
   last_step: { wall_ms: number; gpu_ms: number; cpu_ms: number; overlap_ms: number; segments: number } | null;
 }
 
+interface KernelRowData {
+  op: string;
+  device: string;
+  type: string;
+  bytes: string;
+  us: string;
+  gbps: string;
+  calls: string;
+}
+
+interface KernelSection {
+  title: string;
+  text: string;
+  rows: KernelRowData[];
+}
+
+interface ExportedKernelReport {
+  label: string;
+  threads_requested: number;
+  kernels: { op: string; device: string; bytesPerCall: number; usPerCall: number; gbPerS: number; runOverheadUs: number }[] | null;
+  note: string;
+}
+
 interface Exported {
   date: string;
   userAgent: string;
@@ -63,6 +88,7 @@ interface Exported {
   model: { name: string; bytes: number };
   settings: { promptLengths: number[]; genTokens: number; repetitions: number; threads: number[]; targets: string[] };
   results: ExportedRow[];
+  kernels: ExportedKernelReport[];
 }
 
 const LENGTHS = [8, 32];
@@ -107,10 +133,35 @@ async function runBench(page: Page, targets: readonly string[], threads: readonl
   });
   expect(painted.total).toBeGreaterThan(10_000);
   expect(painted.n).toBeGreaterThan(painted.total * 0.02);
-  // Per-kernel GB/s: no engine exposes them yet, and the page says so instead of inventing numbers.
-  expect(await page.locator('#kernels').innerText()).not.toMatch(/GB\/s\s*\n?\s*\d/);
+  // Per-kernel GB/s: a table with numbers for every ktweb load; none for wllama, which says it has none.
+  for (const sec of await kernelSections(page)) {
+    if (sec.title.startsWith('ktweb')) {
+      expect(sec.rows.length, sec.text).toBeGreaterThan(0);
+      expect(sec.text).toMatch(/Per-run overhead, a trivial graph on the same executor .*: (GPU|CPU) [\d.]+ µs/);
+      for (const k of sec.rows) {
+        for (const v of [k.bytes, k.us, k.gbps, k.calls]) expect(Number.isFinite(Number(v)) && Number(v) > 0, `${sec.title}: ${JSON.stringify(k)}`).toBe(true);
+      }
+    } else {
+      expect(sec.rows, sec.title).toEqual([]);
+      expect(sec.text).toMatch(/Per-kernel GB\/s: not available for this backend \(wllama exposes no per-kernel timings\)/);
+    }
+  }
   return rows;
 }
+
+/** The kernel section per loaded engine: its title, text and the kernel table's rows (numbers from data-*). */
+function kernelSections(page: Page): Promise<KernelSection[]> {
+  return page.$$eval('#kernels .kernel-report', (secs) =>
+    secs.map((sec) => ({
+      title: sec.querySelector('h3')!.textContent!,
+      text: (sec as HTMLElement).innerText,
+      rows: [...sec.querySelectorAll('table.kernels tbody tr')].map((tr) => ({ ...(tr as HTMLElement).dataset }) as unknown as KernelRowData),
+    })),
+  );
+}
+
+/** Which ops ran on which device in one section, e.g. {"mul_mat:gpu", "moe_experts:cpu"}. */
+const opsOn = (sec: KernelSection): Set<string> => new Set(sec.rows.map((r) => `${r.op}:${r.device}`));
 
 async function exportJson(page: Page, rows: readonly TableRow[]): Promise<Exported> {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
@@ -129,6 +180,17 @@ async function exportJson(page: Page, rows: readonly TableRow[]): Promise<Export
     expect(j.prompt_tokens).toBe(r.promptTokens);
     expect(j.samples).toHaveLength(1);
   }
+  // The kernel tables, as the page drew them, are in the export (wllama: null with its note).
+  const secs = await kernelSections(page);
+  expect(json.kernels.map((k) => `${k.label}, ${k.threads_requested} thread${k.threads_requested === 1 ? '' : 's'}`)).toEqual(secs.map((s) => s.title));
+  json.kernels.forEach((k, i) => {
+    if (k.label.startsWith('wllama')) {
+      expect(k.kernels).toBeNull();
+      return;
+    }
+    expect(k.kernels?.map((x) => `${x.op}:${x.device}:${x.gbPerS}`)).toEqual(secs[i]!.rows.map((r) => `${r.op}:${r.device}:${r.gbps}`));
+    for (const x of k.kernels!) expect(x.runOverheadUs).toBeGreaterThan(0);
+  });
   return json;
 }
 
@@ -169,10 +231,17 @@ describe('bench page', () => {
     expect(tableText).toMatch(/all GPU: all-gpu\.yaml/);
     expect(tableText).toMatch(/WASM (relaxed|simd128|scalar) ×1 threads\s+all CPU: all-cpu\.yaml/);
     expect(tableText).toMatch(/1 → 0 \(GPU only\)/);
-    const kernelText = await page.locator('#kernels').innerText();
-    expect(kernelText).toMatch(/ktweb · hybrid, 1 thread\n+Per-kernel GB\/s: not available for this backend/);
-    expect(kernelText).toMatch(/ktweb · all CPU, 2 threads\n+Per-kernel GB\/s: not available for this backend/);
-    expect(kernelText).toMatch(/ktweb · all CPU, 1 thread\n+Per-kernel GB\/s: not available for this backend .*\n+Memory after the runs: wasm memory 1 /);
+    // One kernel table per load: hybrid = matrices on the GPU, routed experts on the CPU; all GPU; all CPU.
+    const secs = await kernelSections(page);
+    expect(secs.map((s) => s.title).sort()).toEqual(['ktweb · all CPU, 1 thread', 'ktweb · all CPU, 2 threads', 'ktweb · all GPU, 1 thread', 'ktweb · hybrid, 1 thread', 'ktweb · hybrid, 2 threads']);
+    for (const sec of secs) {
+      const want = sec.title.includes('hybrid') ? ['mul_mat:gpu', 'moe_experts:cpu'] : sec.title.includes('all GPU') ? ['mul_mat:gpu', 'moe_experts:gpu'] : ['mul_mat:cpu', 'moe_experts:cpu'];
+      expect(opsOn(sec), sec.title).toEqual(new Set(want));
+      // Q4_K_M: Q4_K and Q6_K matrices, the router in F32
+      expect(new Set(sec.rows.map((r) => r.type.split('/')[0]))).toEqual(new Set(['Q4_K', 'Q6_K', 'F32']));
+    }
+    expect(secs.find((s) => s.title === 'ktweb · all CPU, 1 thread')!.text).toMatch(/Memory after the runs: wasm memory 1 /);
+    expect(secs.find((s) => s.title === 'ktweb · hybrid, 2 threads')!.text).toMatch(/GPU [\d.]+ µs \(WebGPU .*\); CPU [\d.]+ µs \(WASM \S+ ×2 threads\)/);
     // The hybrid placement's last decode step, by device; the one-device placements have none.
     const steps = await page.$$eval('#kernels table.steps tbody tr', (trs) => trs.map((tr) => ({ ...(tr as HTMLElement).dataset })));
     expect(steps.map((s) => s['target'])).toEqual(Array(THREADS.length * LENGTHS.length).fill('ktweb-hybrid'));

@@ -11,6 +11,8 @@ import { promptTokens } from '../runtime/prompt.ts';
 import { deferExperts, loadExecutor, type ComputeDevices, type LoadedExecutor } from '../runtime/engine-executor.ts';
 import { Session } from '../runtime/session.ts';
 import { HybridExecutor } from '../runtime/hybrid-executor.ts';
+import { engineKernelCases, measureKernels, type KernelBenchOptions, type KernelStat } from '../runtime/kernel-bench.ts';
+import { nodeDevices } from '../runtime/placement-devices.ts';
 import { makeModel, type Model } from '../models/model.ts';
 import { architecture } from '../models/registry.ts';
 import type { PlacementPlan } from '../placement/index.ts';
@@ -64,6 +66,7 @@ interface Loaded {
   readonly plan: PlacementPlan;
   readonly md: Metadata;
   readonly tensorBytes: ReadonlyMap<string, number>;
+  readonly tensorTypes: ReadonlyMap<string, number>;
   readonly tokenizer: Tokenizer;
   readonly template: string | null;
   readonly info: ModelInfo;
@@ -103,6 +106,7 @@ export class LocalEngine {
       const nCtx = o.nCtx ?? 2048;
       const model = makeModel(architecture(mdString(md, 'general.architecture', gguf.name), gguf.name), md, gguf.name, (n) => gguf.tensors.get(n)?.info.dims);
       const tensorBytes = new Map([...gguf.tensors].map(([n, t]) => [n, t.info.nBytes]));
+      const tensorTypes = new Map([...gguf.tensors].map(([n, t]) => [n, t.info.type]));
       const devices = this.opts.devices ?? {};
       const device = o.device ?? 'auto';
       if (device === 'gpu' && devices.gpu === undefined) throw new EngineError('bad_argument', `--device gpu: ${devices.gpuMissing ?? 'there is no WebGPU device here'}`);
@@ -136,7 +140,7 @@ export class LocalEngine {
         backend: executor.label,
         rules: rulesName,
       };
-      this.model = { session, model, executor, plan, md, tensorBytes, tokenizer, template, info, gen: { temperature: num('temperature'), top_p: num('top_p'), top_k: num('top_k') } };
+      this.model = { session, model, executor, plan, md, tensorBytes, tensorTypes, tokenizer, template, info, gen: { temperature: num('temperature'), top_p: num('top_p'), top_k: num('top_k') } };
       o.onProgress?.({ phase: 'ready', bytesDone: weightBytes, bytesTotal: weightBytes });
       return info;
     } finally {
@@ -164,6 +168,30 @@ export class LocalEngine {
   get runtime(): { readonly session: Session; readonly executor: LoadedExecutor; readonly plan: PlacementPlan; readonly model: Model } {
     const m = this.loaded();
     return { session: m.session, executor: m.executor, plan: m.plan, model: m.model };
+  }
+
+  /**
+   * Per-kernel GB/s of a decode step, measured on the loaded model's own weights on the device its placement gives
+   * each kernel (runtime/kernel-bench.ts: what a call includes and how it is timed). Not while generating.
+   */
+  async kernelBench(o: KernelBenchOptions = {}): Promise<KernelStat[]> {
+    const m = this.loaded();
+    if (this.busy) throw new EngineError('bad_argument', 'the engine is generating; stop it or wait for the answer before timing kernels');
+    this.busy = true;
+    try {
+      const where = nodeDevices(m.plan);
+      const tensor = (name: string): { type: number; nBytes: number } => {
+        const type = m.tensorTypes.get(name);
+        const nBytes = m.tensorBytes.get(name);
+        if (type === undefined || nBytes === undefined) throw new EngineError('model_invalid', `tensor ${name} is not in the model`, { tensor: name });
+        return { type, nBytes };
+      };
+      const decode = (): ReturnType<Model['build']> => m.model.build({ nTokens: 1, allLogits: false, deferExperts: m.session.deferExperts });
+      const cases = engineKernelCases(m.executor.exec, decode, (n) => where(n, 1), tensor);
+      return await measureKernels(m.executor.exec, cases, o);
+    } finally {
+      this.busy = false;
+    }
   }
 
   /** The rule file the model gets by default (see rules/). */

@@ -3,6 +3,12 @@
 import type { ChatMessage } from '../tokenizer/index.ts';
 
 export type { ChatMessage } from '../tokenizer/index.ts';
+/**
+ * Per-kernel bandwidth of a decode step (LocalEngine.kernelBench): one row per kernel kind (op, weight types,
+ * shape, device) with bytes per call, µs per call, GB/s and the executor's per-run overhead; the options bound how
+ * long each kernel is timed. Defined with the measurement in runtime/kernel-bench.ts.
+ */
+export type { KernelBenchOptions, KernelStat } from '../runtime/kernel-bench.ts';
 
 export interface ChatCompletionRequest {
   readonly messages: readonly ChatMessage[];

@@ -2,7 +2,7 @@
 // Chunks arrive through a proxied callback and are re-exposed as an async iterator, so the UI thread only
 // ever awaits (it never computes).
 import * as Comlink from 'comlink';
-import type { ChatCompletionChunk, ChatCompletionRequest, EngineStats, LoadProgress, ModelInfo, PlanSummary } from './types.ts';
+import type { ChatCompletionChunk, ChatCompletionRequest, EngineStats, KernelBenchOptions, KernelStat, LoadProgress, ModelInfo, PlanSummary } from './types.ts';
 import { installErrorTransfer, type EngineWorkerApi, type GpuProbe, type LoadedRules, type WorkerLoadOptions, type WorkerModelSource } from './worker-protocol.ts';
 
 export class WorkerEngine {
@@ -43,6 +43,10 @@ export class WorkerEngine {
 
   stats(): Promise<EngineStats> {
     return this.remote.stats();
+  }
+
+  kernelBench(opts?: KernelBenchOptions): Promise<KernelStat[]> {
+    return this.remote.kernelBench(opts);
   }
 
   readonly chat = {

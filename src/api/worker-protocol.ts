@@ -3,7 +3,7 @@
 // `e.code` work in the page exactly as in the worker.
 import * as Comlink from 'comlink';
 import { EngineError, engineErrorFromJSON, type ErrorCode, type ErrorDetails } from '../core/errors.ts';
-import type { ChatCompletionChunk, ChatCompletionRequest, EngineStats, LoadProgress, ModelInfo, PlanSummary } from './types.ts';
+import type { ChatCompletionChunk, ChatCompletionRequest, EngineStats, KernelBenchOptions, KernelStat, LoadProgress, ModelInfo, PlanSummary } from './types.ts';
 
 /** How the page names a model for the worker: picked/OPFS files (Files clone cheaply: they are references). */
 export type WorkerModelSource = { readonly kind: 'files'; readonly files: readonly File[] } | { readonly kind: 'url'; readonly url: string; readonly name: string };
@@ -57,6 +57,8 @@ export interface EngineWorkerApi {
   plan(name: string, text: string): Promise<PlanSummary>;
   /** Live memory by device, the last step's device times, the placement summary. */
   stats(): Promise<EngineStats>;
+  /** Per-kernel GB/s of a decode step on the loaded model's weights (LocalEngine.kernelBench); not while generating. */
+  kernelBench(opts?: KernelBenchOptions): Promise<KernelStat[]>;
 }
 
 interface SerializedThrown {

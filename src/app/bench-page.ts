@@ -20,6 +20,7 @@ import {
   type BenchReport,
   type BenchSettings,
   type KernelReport,
+  type KernelStat,
   type ResultRow,
   type Sample,
 } from './bench-types.ts';
@@ -285,8 +286,17 @@ async function runAll(): Promise<void> {
           rows.push(resultRow(target.id, loaded, threads, len, samples, await loaded.lastStep()));
           show(settings);
         }
-        const ks = await loaded.kernelStats();
-        kernels.push({ label: loaded.label, backend: loaded.backend, threads_requested: threads, kernels: ks, note: ks === null ? loaded.kernelNote : '', memory: await loaded.memory() });
+        // Per-kernel GB/s on the loaded model; a failure here is reported in its section, the rows stand.
+        if (stopping) break outer;
+        setStatus(`${where}: timing the kernels`);
+        let ks: readonly KernelStat[] | null = null;
+        let note = loaded.kernelNote;
+        try {
+          ks = await loaded.kernelStats();
+        } catch (e) {
+          note = `timing the kernels failed: ${errorText(e)}`;
+        }
+        kernels.push({ label: loaded.label, backend: loaded.backend, threads_requested: threads, kernels: ks, note, memory: await loaded.memory() });
       } catch (e) {
         if (!stopping) fail(e);
       } finally {

@@ -2,7 +2,7 @@
 // carry their numbers in data-* attributes (full precision) so tests and scripts can read them back.
 import { fmtBytes } from '../storage/opfs-store.ts';
 import { renderChart } from './bench-chart.ts';
-import { fmtRate, type BenchReport, type KernelReport, type ResultRow } from './bench-types.ts';
+import { fmtRate, type BenchReport, type KernelReport, type KernelStat, type ResultRow } from './bench-types.ts';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -59,10 +59,47 @@ function memoryText(m: KernelReport['memory']): string | null {
   return parts.length > 0 ? `memory after the runs: ${parts.join(', ')}` : null;
 }
 
+/** µs and GB/s with as many decimals as their size needs (3 below 1). */
+function fmtNum(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return '—';
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3);
+}
+
+/** One engine's kernel table: a row per kernel kind, numbers in data-* attributes; then the per-run overheads. */
+function renderKernelTable(sec: HTMLElement, ks: readonly KernelStat[]): void {
+  const para = (text: string, cls = ''): void => void sec.append(Object.assign(document.createElement('p'), { className: cls, textContent: text }));
+  para("Per-kernel GB/s of a decode step, on the model's own weights where the placement put them (µs/call includes the per-run overhead below ÷ calls per run):");
+  const gpuTimes = ks.some((s) => s.gpuUsPerCall !== undefined);
+  const t = table(['Kernel', 'Modules', 'Weight type', 'Shape', 'Device', 'Calls/run', 'Bytes/call', 'µs/call', 'GB/s', ...(gpuTimes ? ['GPU µs/call', 'GPU GB/s'] : [])]);
+  t.table.className = 'kernels';
+  for (const s of ks) {
+    const tr = t.body.insertRow();
+    Object.assign(tr.dataset, { op: s.op, device: s.device, type: s.type, bytes: String(s.bytesPerCall), us: String(s.usPerCall), gbps: String(s.gbPerS), calls: String(s.callsPerRun) });
+    if (s.gpuGbPerS !== undefined) tr.dataset['gpuGbps'] = String(s.gpuGbPerS);
+    cell(tr, s.op);
+    cell(tr, s.roles.map((r) => r.replace(/^model\./, '')).join(', ')).title = `e.g. ${s.module}: ${s.weights.join(', ')}`;
+    cell(tr, s.type);
+    cell(tr, `${s.shape.join('×')}${s.nUsed !== undefined ? ` (top-${s.nUsed})` : ''}`);
+    cell(tr, s.device === 'gpu' ? 'GPU' : 'CPU');
+    cell(tr, String(s.callsPerRun), 'num');
+    cell(tr, fmtBytes(s.bytesPerCall), 'num');
+    cell(tr, fmtNum(s.usPerCall), 'num');
+    cell(tr, fmtNum(s.gbPerS), 'num');
+    if (gpuTimes) {
+      cell(tr, fmtNum(s.gpuUsPerCall), 'num');
+      cell(tr, fmtNum(s.gpuGbPerS), 'num');
+    }
+  }
+  sec.append(t.table);
+  const overheads = new Map(ks.map((s) => [s.device, `${s.device === 'gpu' ? 'GPU' : 'CPU'} ${fmtNum(s.runOverheadUs)} µs (${s.backend})`]));
+  para(`Per-run overhead, a trivial graph on the same executor (WebGPU: write inputs, submit, map the read-back; WASM: write inputs, start the worker pool, read outputs): ${[...overheads.values()].join('; ')}.`, 'hint');
+  if (gpuTimes) para('GPU µs/call: the same calls replayed in one compute pass, timed with timestamp queries (no per-run overhead).', 'hint');
+}
+
 /**
- * The per-kernel section (#kernels), per loaded engine: a kernel table where the engine reports kernels, an honest
- * line where it does not, its live memory, and, for ktweb's hybrid placement, the GPU/CPU times of the last decode
- * step at each prompt length (the nearest thing to a per-device breakdown the engine gives today).
+ * The per-kernel section (#kernels), per loaded engine: a kernel table where the engine reports kernels (ktweb), an
+ * honest line where it does not (wllama), its live memory, and, for ktweb's hybrid placement, the GPU/CPU times of
+ * the last decode step at each prompt length.
  */
 export function renderKernels(kernels: readonly KernelReport[], rows: readonly ResultRow[]): void {
   const box = $('kernels');
@@ -73,19 +110,8 @@ export function renderKernels(kernels: readonly KernelReport[], rows: readonly R
     sec.className = 'kernel-report';
     const para = (text: string, cls = ''): void => void sec.append(Object.assign(document.createElement('p'), { className: cls, textContent: text }));
     sec.append(Object.assign(document.createElement('h3'), { textContent: who }));
-    para(k.kernels === null ? `Per-kernel GB/s: ${k.note}.` : 'Per-kernel GB/s:', k.kernels === null ? 'kernel-na' : '');
-    if (k.kernels !== null) {
-      const t = table(['Kernel', 'Calls', 'Bytes', 'ms', 'GB/s']);
-      for (const s of k.kernels) {
-        const tr = t.body.insertRow();
-        cell(tr, s.kernel);
-        cell(tr, String(s.calls), 'num');
-        cell(tr, fmtBytes(s.bytes), 'num');
-        cell(tr, s.ms.toFixed(2), 'num');
-        cell(tr, s.gb_per_s.toFixed(1), 'num');
-      }
-      sec.append(t.table);
-    }
+    if (k.kernels === null) para(`Per-kernel GB/s: ${k.note}.`, 'kernel-na');
+    else renderKernelTable(sec, k.kernels);
     const mem = memoryText(k.memory);
     if (mem !== null) para(`${mem[0]!.toUpperCase()}${mem.slice(1)}.`, 'hint');
     const steps = rows.filter((r) => r.label === k.label && r.threads_requested === k.threads_requested && r.last_step !== null);

@@ -35,9 +35,12 @@ export interface LoadedTarget {
   readonly threadsUsed: number | null;
   /** One raw (no chat template) greedy completion of `prompt`, at most `maxTokens` tokens, timed by the engine. */
   run(prompt: string, maxTokens: number): Promise<Sample>;
-  /** Per-kernel bandwidth of the last run, or null when this engine/backend does not expose it. */
+  /**
+   * Per-kernel bandwidth, measured now on the loaded model (after the runs), or null when this engine/backend does
+   * not expose it.
+   */
   kernelStats(): Promise<readonly KernelStat[] | null>;
-  /** Why kernelStats() is null, in words for the page. */
+  /** Why kernelStats() is null, or how its numbers are measured, in words for the page. */
   readonly kernelNote: string;
   /** GPU/CPU times of the last forward pass, or null when the engine does not split one (one device, or wllama). */
   lastStep(): Promise<StepStat | null>;
@@ -64,6 +67,14 @@ export interface BenchTarget {
   readonly method: string;
 }
 
+const KERNEL_METHOD =
+  'after the runs, engine.kernelBench() times every weight-reading kernel of a decode step (mul_mat, mul_mat_heads, moe_experts) grouped by op, weight type, shape and device, ' +
+  "on the model's own weights where the placement put them: one graph per kernel calls it once on every layer's weights of that kind (as a decode step reads them), " +
+  'the activation and the experts\' route (n_used distinct experts, other ones every run) given as inputs, run through the executor of that device. ' +
+  'µs/call = median run time ÷ calls per run, so it includes that share of the per-run overhead (WebGPU: write inputs, submit, map the read-back; WASM: write inputs, start the worker pool, read outputs), ' +
+  'which is measured on a trivial graph and shown with each table; GB/s = weight bytes per call (experts: n_used experts\' gate + up + down) ÷ µs/call. ' +
+  'Where WebGPU has timestamp queries, the same calls replayed in one compute pass give the GPU time per call without that overhead.';
+
 const KTWEB_METHOD =
   'ktweb: each placement is its own engine worker, loaded with that device and rules file and the thread count as cpuThreads. ' +
   'Each run is chat.completions.create({raw: true, temperature: 0, max_tokens, stream: true}) in the engine worker; ' +
@@ -71,7 +82,8 @@ const KTWEB_METHOD =
   'Prefill tokens/s = timings.prefill_tokens_per_s = prompt tokens ÷ the time of the batched forward passes over the prompt (sampling excluded). ' +
   'Decode tokens/s = timings.decode_tokens_per_s = generated tokens ÷ the time from the end of prefill to the end of generation ' +
   '(every step samples a token greedily, hands it to the page and runs one forward pass). The KV cache is reset every run, so the whole prompt is processed each time. ' +
-  'Per-step device times (hybrid only) are EngineStats.lastStep after the last run at each length: the last decode step, with the time each device spent running its segments and the time both ran at once.';
+  'Per-step device times (hybrid only) are EngineStats.lastStep after the last run at each length: the last decode step, with the time each device spent running its segments and the time both ran at once. ' +
+  `Per-kernel GB/s: ${KERNEL_METHOD}`;
 
 interface Placement {
   readonly id: string;
@@ -131,7 +143,7 @@ function ktwebTarget(p: Placement, gpu: GpuProbe): BenchTarget {
           backend,
           placement: `${p.label}: ${info.rules}${p.id === 'hybrid' ? ` (${p.describe})` : ''}`,
           threadsUsed: threads !== null ? Number(threads[1]) : /WASM|cpu-ref/.test(backend) ? null : 0,
-          kernelNote: `not available for this backend (${backend} does not expose per-kernel timings yet)`,
+          kernelNote: KERNEL_METHOD,
           async run(prompt, maxTokens) {
             const t0 = performance.now();
             let last: ChatCompletionChunk | undefined;
@@ -148,7 +160,7 @@ function ktwebTarget(p: Placement, gpu: GpuProbe): BenchTarget {
               wall_ms: Math.round((performance.now() - t0) * 10) / 10,
             };
           },
-          kernelStats: () => Promise.resolve(null),
+          kernelStats: () => engine.kernelBench(),
           async lastStep() {
             const s = (await engine.stats()).lastStep;
             if (s === undefined || s.segments === 0) return null;

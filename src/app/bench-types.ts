@@ -1,6 +1,7 @@
 // Benchmark page data: settings, one measured run (Sample), one result row per engine × threads × prompt
 // length (medians over the repetitions), the exported report, and the small pure helpers the page needs.
 // No DOM here, so the shapes stay easy to read and to check.
+import type { KernelStat } from '../api/types.ts';
 
 export interface BenchSettings {
   /** Target prompt lengths in tokens (the prompt is raw text of a repeated word; the engines tokenize it). */
@@ -34,14 +35,8 @@ export interface Sample {
   readonly wall_ms: number;
 }
 
-/** Per-kernel bandwidth as an engine may report it (none does yet). */
-export interface KernelStat {
-  readonly kernel: string;
-  readonly calls: number;
-  readonly bytes: number;
-  readonly ms: number;
-  readonly gb_per_s: number;
-}
+/** ktweb's per-kernel bandwidth of a decode step (LocalEngine.kernelBench, see runtime/kernel-bench.ts). */
+export type { KernelStat } from '../api/types.ts';
 
 /** ktweb's breakdown of one forward pass over both devices (EngineStats.lastStep; hybrid placements only). */
 export interface StepStat {
@@ -84,8 +79,9 @@ export interface KernelReport {
   readonly label: string;
   readonly backend: string;
   readonly threads_requested: number;
-  /** null: the engine exposes no per-kernel numbers for this backend. */
+  /** null: the engine exposes no per-kernel numbers for this backend (or timing them failed: `note` says why). */
   readonly kernels: readonly KernelStat[] | null;
+  /** Why `kernels` is null, or how they were measured. */
   readonly note: string;
   /** Live bytes per device after the runs (GPU buffers, each wasm memory), where the engine reports them. */
   readonly memory: { readonly gpu?: readonly number[]; readonly cpu?: readonly number[] } | null;

@@ -1,10 +1,12 @@
 // `ktweb bench`: prefill and decode tokens/s of a GGUF under several placements (hybrid = the model's own rules,
-// all-gpu, all-cpu, or rule files), with a per-step breakdown of decode (GPU busy, CPU busy, both at once, time
-// outside both = hand-offs and JS), the CPU-side roofline (measured DRAM GB/s ÷ the weight bytes the CPU reads
-// per token: the routed experts in hybrid) and what fraction of it decode reaches. Table; --out writes JSON.
+// all-gpu, all-cpu, or rule files) and CPU thread counts, with a per-step breakdown of decode (GPU busy, CPU busy,
+// both at once, time outside both = hand-offs and JS), the CPU-side roofline (measured DRAM GB/s ÷ the weight bytes
+// the CPU reads per token: the routed experts in hybrid) and what fraction of it decode reaches; with --kernels the
+// per-kernel GB/s of a decode step on the model's own weights (LocalEngine.kernelBench). Tables; --out writes JSON.
 import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import type { Command } from 'commander';
+import type { KernelStat } from '../api/types.ts';
 import { EngineError } from '../core/errors.ts';
 import { HybridExecutor } from '../runtime/hybrid-executor.ts';
 import { cpuBytesPerToken } from '../runtime/cpu-bytes.ts';
@@ -12,7 +14,7 @@ import { nodeDevices } from '../runtime/placement-devices.ts';
 import { measureDramGBps } from './dram-probe.ts';
 import { addEngineOptions, intArg, loadEngine, type EngineCliOptions } from './engine-options.ts';
 import { physicalCores } from './node-wasm.ts';
-import { table } from './format.ts';
+import { formatBytes, table } from './format.ts';
 
 interface BenchOptions extends EngineCliOptions {
   placements: string;
@@ -22,6 +24,8 @@ interface BenchOptions extends EngineCliOptions {
   out?: string;
   dram: boolean;
   seed: string;
+  kernels: boolean;
+  kernelMs: string;
 }
 
 export interface StepBreakdown {
@@ -39,6 +43,8 @@ export interface BenchRow {
   readonly placement: string;
   readonly rules: string;
   readonly backend: string;
+  /** CPU worker threads of this load (--cpu-threads); 0 when the placement has no CPU side. */
+  readonly cpuThreads: number;
   readonly loadMs: number;
   readonly promptTokens: number;
   readonly prefillTokensPerS: number;
@@ -50,6 +56,18 @@ export interface BenchRow {
   /** Decode tokens/s the CPU side could reach at DRAM speed (when it reads more than 1 MiB per token). */
   readonly cpuRooflineTokensPerS?: number;
   readonly fractionOfRoofline?: number;
+}
+
+/** --kernels: one placement's kernel table (LocalEngine.kernelBench after its token runs, same loaded engine). */
+export interface KernelRun {
+  readonly placement: string;
+  readonly rules: string;
+  readonly backend: string;
+  /** 0 when the placement has no CPU side. */
+  readonly cpuThreads: number;
+  readonly kernels: readonly KernelStat[];
+  /** Why timing the kernels failed (then `kernels` is empty; the placement's token rows stand). */
+  readonly error?: string;
 }
 
 const PLACEMENTS: Record<string, string | undefined> = { hybrid: undefined, 'all-gpu': 'all-gpu.yaml', 'all-cpu': 'all-cpu.yaml' };
@@ -65,11 +83,18 @@ function mulberry(seed: number): () => number {
   };
 }
 
-async function benchPlacement(o: BenchOptions, placement: string, lengths: number[], gen: number, reps: number, dramGBps: number | undefined): Promise<BenchRow[]> {
+interface PlacementResult {
+  readonly rows: BenchRow[];
+  readonly kernels?: KernelRun;
+  /** The placement loaded a CPU side (other thread counts would measure something else). */
+  readonly usesCpu: boolean;
+}
+
+async function benchPlacement(o: BenchOptions, placement: string, threads: number, lengths: number[], gen: number, reps: number, dramGBps: number | undefined): Promise<PlacementResult> {
   const rules = placement in PLACEMENTS ? PLACEMENTS[placement] : placement;
   const nCtx = Math.max(...lengths) + gen + 8;
   const t0 = performance.now();
-  const { engine, info } = await loadEngine({ ...o, ...(rules !== undefined ? { rules } : {}), ctx: String(Math.max(nCtx, intArg('ctx', o.ctx, 8))) }, true);
+  const { engine, info } = await loadEngine({ ...o, ...(rules !== undefined ? { rules } : {}), cpuThreads: String(threads), ctx: String(Math.max(nCtx, intArg('ctx', o.ctx, 8))) }, true);
   const loadMs = performance.now() - t0;
   try {
     const { session, executor, plan, model } = engine.runtime;
@@ -114,6 +139,7 @@ async function benchPlacement(o: BenchOptions, placement: string, lengths: numbe
           placement,
           rules: info.rules,
           backend: info.backend,
+          cpuThreads: executor.usesCpu ? threads : 0,
           loadMs: Math.round(loadMs),
           promptTokens: len,
           prefillTokensPerS: round1(len / (prefillMs / 1e3)),
@@ -127,7 +153,18 @@ async function benchPlacement(o: BenchOptions, placement: string, lengths: numbe
       }
       rows.push(best!);
     }
-    return rows;
+    const run = { placement, rules: info.rules, backend: info.backend, cpuThreads: executor.usesCpu ? threads : 0 };
+    let kernels: KernelRun | undefined;
+    if (o.kernels) {
+      try {
+        kernels = { ...run, kernels: await engine.kernelBench({ minMs: intArg('kernel-ms', o.kernelMs, 1) }) };
+      } catch (e) {
+        // e.g. no room left in a wasm memory for the kernel graphs: reported, the token rows stand
+        if (!(e instanceof EngineError)) throw e;
+        kernels = { ...run, kernels: [], error: e.oneLine() };
+      }
+    }
+    return { rows, usesCpu: executor.usesCpu, ...(kernels !== undefined ? { kernels } : {}) };
   } finally {
     await engine.unload();
   }
@@ -147,42 +184,101 @@ function list(name: string, v: string): number[] {
   return out;
 }
 
+const fmt = (x: number | undefined): string => (x === undefined ? '—' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3));
+
+/** The modules of a kernel kind, at most two named (the JSON has them all). */
+function rolesText(roles: readonly string[]): string {
+  const short = roles.map((r) => r.replace(/^model\./, ''));
+  return short.length <= 2 ? short.join(', ') : `${short.slice(0, 2).join(', ')} +${short.length - 2} more`;
+}
+
+/** One placement's kernel table, then the per-run overhead of each device's executor. */
+export function kernelTable(k: KernelRun): string {
+  if (k.error !== undefined) return `kernels of a decode step, ${k.placement} (${k.backend}): timing them failed: ${k.error}\n`;
+  const ks = k.kernels;
+  const gpuTimes = ks.some((s) => s.gpuUsPerCall !== undefined);
+  const head = ['op', 'modules', 'type', 'shape', 'device', 'calls/run', 'bytes/call', 'us/call', 'GB/s', ...(gpuTimes ? ['gpu us/call', 'gpu GB/s'] : [])];
+  const rows = ks.map((s) => [
+    s.op,
+    rolesText(s.roles),
+    s.type,
+    `${s.shape.join('x')}${s.nUsed !== undefined ? ` top-${s.nUsed}` : ''}`,
+    s.device,
+    String(s.callsPerRun),
+    formatBytes(s.bytesPerCall),
+    fmt(s.usPerCall),
+    fmt(s.gbPerS),
+    ...(gpuTimes ? [fmt(s.gpuUsPerCall), fmt(s.gpuGbPerS)] : []),
+  ]);
+  const overhead = [...new Map(ks.map((s) => [s.device, `${s.device} ${fmt(s.runOverheadUs)} us (${s.backend})`])).values()].join('; ');
+  return (
+    `kernels of a decode step, ${k.placement} (${k.backend}):\n${table(head, rows)}\n` +
+    `per-run overhead of a trivial graph: ${overhead}. us/call = median run ÷ calls per run, so it includes overhead ÷ calls/run ` +
+    `(WebGPU: write inputs, submit, map the read-back; WASM: write inputs, start the pool, read outputs)${gpuTimes ? '; gpu us/call: the calls replayed in one compute pass, timestamp queries' : ''}\n`
+  );
+}
+
 export function registerBench(program: Command): void {
-  addEngineOptions(program.command('bench').description('prefill/decode tokens/s per placement with a per-step breakdown; JSON + table'))
+  const cmd = addEngineOptions(program.command('bench').description('prefill/decode tokens/s per placement and thread count with a per-step breakdown, per-kernel GB/s (--kernels); JSON + tables'))
     .option('--placements <list>', 'comma-separated: hybrid (the model\'s rules), all-gpu, all-cpu, or rule files', 'hybrid,all-gpu,all-cpu')
     .option('--prompt-lengths <list>', 'prompt lengths in tokens (random ids)', '128,1024')
     .option('--gen-tokens <n>', 'decode steps per run', '32')
     .option('--repetitions <n>', 'runs per prompt length (the fastest counts)', '1')
     .option('--seed <n>', 'seed of the random prompt ids', '0')
+    .option('--kernels', 'also time every weight-reading kernel of a decode step on the model\'s weights (GB/s per kernel)', false)
+    .option('--kernel-ms <n>', 'with --kernels: time each kernel for at least this long (ms)', '200')
     .option('--no-dram', 'skip measuring DRAM bandwidth (no roofline)')
-    .option('--out <file>', 'write the results as JSON')
-    .action(async (o: BenchOptions) => {
-      const lengths = list('prompt-lengths', o.promptLengths);
-      const gen = intArg('gen-tokens', o.genTokens, 1);
-      const reps = intArg('repetitions', o.repetitions, 1);
-      const threads = o.cpuThreads !== undefined ? intArg('cpu-threads', o.cpuThreads, 1) : physicalCores();
-      const dram = o.dram ? Math.round((await measureDramGBps(threads)) * 10) / 10 : undefined;
-      const rows: BenchRow[] = [];
-      const skipped: { placement: string; reason: string }[] = [];
-      for (const p of o.placements.split(',').map((s) => s.trim())) {
+    .option('--out <file>', 'write the results as JSON');
+  // bench takes a list: each placement with a CPU side is loaded once per thread count
+  const threadsOpt = cmd.options.find((x) => x.long === '--cpu-threads');
+  if (threadsOpt !== undefined) threadsOpt.description = 'CPU worker threads, a comma-separated list: each placement with a CPU side runs at each (default: physical cores)';
+  cmd.action(async (o: BenchOptions) => {
+    const lengths = list('prompt-lengths', o.promptLengths);
+    const gen = intArg('gen-tokens', o.genTokens, 1);
+    const reps = intArg('repetitions', o.repetitions, 1);
+    const threadList = o.cpuThreads !== undefined ? [...new Set(list('cpu-threads', o.cpuThreads))] : [physicalCores()];
+    if (o.kernels) intArg('kernel-ms', o.kernelMs, 1);
+    const dram = new Map<number, number>();
+    if (o.dram) for (const t of threadList) dram.set(t, Math.round((await measureDramGBps(t)) * 10) / 10);
+    const rows: BenchRow[] = [];
+    const kernels: KernelRun[] = [];
+    const skipped: { placement: string; cpuThreads: number; reason: string }[] = [];
+    for (const p of o.placements.split(',').map((s) => s.trim())) {
+      for (const t of threadList) {
         try {
-          rows.push(...(await benchPlacement(o, p, lengths, gen, reps, dram)));
+          const r = await benchPlacement(o, p, t, lengths, gen, reps, dram.get(t));
+          rows.push(...r.rows);
+          if (r.kernels !== undefined) kernels.push(r.kernels);
+          if (!r.usesCpu) break; // no CPU side: the thread count changes nothing
         } catch (e) {
           // A placement this machine cannot run (no GPU, too little memory) is reported, the others still run.
           if (!(e instanceof EngineError)) throw e;
-          skipped.push({ placement: p, reason: e.oneLine() });
+          skipped.push({ placement: p, cpuThreads: t, reason: e.oneLine() });
+          break;
         }
       }
-      const machine = { cpu: cpus()[0]?.model ?? 'unknown', logicalCpus: cpus().length, physicalCores: physicalCores(), memoryBytes: totalmem(), cpuThreads: threads, node: process.versions.node };
-      const result = { date: new Date().toISOString(), model: o.ggufPath, machine, dramReadGBps: dram, results: rows, skipped };
-      process.stdout.write(
-        table(
-          ['placement', 'backend', 'prompt', 'prefill t/s', 'decode t/s', 'step ms', 'gpu ms', 'cpu ms', 'both ms', 'outside ms', 'roofline t/s', 'of roofline'],
-          rows.map((r) => [r.placement, r.backend, String(r.promptTokens), String(r.prefillTokensPerS), String(r.decodeTokensPerS), String(r.step.wallMs), String(r.step.gpuBusyMs), String(r.step.cpuBusyMs), String(r.step.overlapMs), String(r.step.outsideMs), String(r.cpuRooflineTokensPerS ?? '—'), r.fractionOfRoofline !== undefined ? `${(r.fractionOfRoofline * 100).toFixed(0)}%` : '—']),
-        ) + '\n',
-      );
-      if (dram !== undefined) process.stdout.write(`DRAM read ${dram} GB/s with ${threads} threads (roofline = that ÷ the weight bytes the CPU reads per token)\n`);
-      for (const s of skipped) process.stdout.write(`skipped ${s.placement}: ${s.reason}\n`);
-      if (o.out !== undefined) await writeFile(o.out, `${JSON.stringify(result, null, 2)}\n`);
-    });
+    }
+    const machine = { cpu: cpus()[0]?.model ?? 'unknown', logicalCpus: cpus().length, physicalCores: physicalCores(), memoryBytes: totalmem(), cpuThreads: threadList, node: process.versions.node };
+    const dramReadGBps = dram.get(threadList[0]!);
+    const result = {
+      date: new Date().toISOString(),
+      model: o.ggufPath,
+      machine,
+      dramReadGBps,
+      dramReadGBpsByThreads: Object.fromEntries(dram),
+      results: rows,
+      ...(o.kernels ? { kernels } : {}),
+      skipped,
+    };
+    process.stdout.write(
+      table(
+        ['placement', 'backend', 'prompt', 'prefill t/s', 'decode t/s', 'step ms', 'gpu ms', 'cpu ms', 'both ms', 'outside ms', 'roofline t/s', 'of roofline', 'threads'],
+        rows.map((r) => [r.placement, r.backend, String(r.promptTokens), String(r.prefillTokensPerS), String(r.decodeTokensPerS), String(r.step.wallMs), String(r.step.gpuBusyMs), String(r.step.cpuBusyMs), String(r.step.overlapMs), String(r.step.outsideMs), String(r.cpuRooflineTokensPerS ?? '—'), r.fractionOfRoofline !== undefined ? `${(r.fractionOfRoofline * 100).toFixed(0)}%` : '—', String(r.cpuThreads)]),
+      ) + '\n',
+    );
+    for (const [t, gbps] of dram) process.stdout.write(`DRAM read ${gbps} GB/s with ${t} threads (roofline = that ÷ the weight bytes the CPU reads per token)\n`);
+    for (const k of kernels) process.stdout.write(`\n${kernelTable(k)}`);
+    for (const s of skipped) process.stdout.write(`skipped ${s.placement}: ${s.reason}\n`);
+    if (o.out !== undefined) await writeFile(o.out, `${JSON.stringify(result, null, 2)}\n`);
+  });
 }

@@ -66,5 +66,8 @@ const api: EngineWorkerApi = {
   stats() {
     return Promise.resolve(engine.stats());
   },
+  kernelBench(opts) {
+    return engine.kernelBench(opts);
+  },
 };
 Comlink.expose(api);
