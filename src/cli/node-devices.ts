@@ -9,8 +9,7 @@ import { requestGpuContext } from '../backends/webgpu/device.ts';
 import { WebGpuExecutor } from '../backends/webgpu/executor.ts';
 import { shaderLibrary, type ShaderLibrary } from '../backends/webgpu/wgsl-pre.ts';
 import { isSoftwareAdapter, type ComputeDevices, type DeviceExecutor, type DeviceExecutorOptions } from '../runtime/engine-executor.ts';
-import { WasmExecutor } from '../backends/wasm/executor.ts';
-import { createNodeWasmRuntime } from './node-wasm.ts';
+import { nodeCpuExecutor } from './node-wasm.ts';
 
 const SHADERS = fileURLToPath(new URL('../../shaders/', import.meta.url));
 
@@ -27,21 +26,6 @@ export function nodeShaderLibrary(root = SHADERS): ShaderLibrary {
   };
   walk(root);
   return shaderLibrary(out);
-}
-
-/** The WASM kernels on worker_threads (one shared memory, the pool of wasm/src/pool.c). */
-async function nodeCpuExecutor(o: DeviceExecutorOptions): Promise<DeviceExecutor> {
-  const rt = await createNodeWasmRuntime({ threads: o.cpuThreads });
-  const ex = new WasmExecutor(rt, o.weights, o.nCtx);
-  const free = ex.dispose.bind(ex);
-  return Object.assign(ex, {
-    label: `WASM ${rt.isa} ×${rt.threads} threads`,
-    memoryBytes: () => [rt.memory.buffer.byteLength],
-    dispose: async () => {
-      free();
-      await rt.dispose();
-    },
-  });
 }
 
 /** Dawn finds GPUs through Vulkan only; without an ICD it would just print a loader warning. */
@@ -69,6 +53,7 @@ async function findAdapter(): Promise<{ adapter: GPUAdapter; description: string
 }
 
 export async function nodeComputeDevices(device: 'auto' | 'gpu' | 'cpu'): Promise<ComputeDevices> {
+  // the WASM kernels on worker_threads, weights sharded over as many wasm32 memories as they need
   const cpu = (o: DeviceExecutorOptions): Promise<DeviceExecutor> => nodeCpuExecutor(o);
   if (device === 'cpu') return { cpu, gpuMissing: 'the GPU was not asked for (--device cpu)' };
   if (device === 'auto' && !vulkanDriverListed()) return { cpu, gpuMissing: 'no Vulkan driver is installed, so Dawn sees no GPU' };

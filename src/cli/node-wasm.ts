@@ -74,12 +74,12 @@ export function nodePlatform(): WasmPlatform {
   const bundled = process.env['KTWEB_WASM_WORKER'];
   // an absolute URL: an eval'd worker resolves bare specifiers from the current directory, not from ktweb
   // (the ESM entry: require.resolve would give the CJS one, which cannot register the loader inside a worker)
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER.href)}); })`;
+  // (resolved only without a bundled worker: a bundled CLI runs where tsx is not installed)
+  const boot = (): string => `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(WORKER.href)}); })`;
   return {
     hardwareConcurrency: physicalCores(),
     createWorker() {
-      const w = bundled !== undefined ? new Worker(bundled) : new Worker(boot, { eval: true });
+      const w = bundled !== undefined ? new Worker(bundled) : new Worker(boot(), { eval: true });
       return { endpoint: nodeStyleEndpoint(w), terminate: () => w.terminate() };
     },
   };
