@@ -1,5 +1,6 @@
 // `ktweb plan --gguf-path P [--model-path DIR] [--rules FILE] [--ctx N] [--json]`: where every module runs in
 // prefill and decode, which rule (file:line) put it there, and bytes per device, before anything is loaded.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -39,7 +40,9 @@ export async function planFor(o: { ggufPath: string; modelPath?: string; rules?:
   try {
     const md = await loadConfig(gguf, o.modelPath);
     const model = makeModel(architecture(mdString(md, 'general.architecture', gguf.name), gguf.name), md, gguf.name, (n) => gguf.tensors.get(n)?.info.dims);
-    const rulesFile = o.rules !== undefined ? resolve(o.rules) : join(RULES_DIR, defaultRulesFile(model, familyOf(md, model)));
+    // a path when it is one (or a file here), else a shipped rule file by name (`--rules all-cpu.yaml`)
+    const given = o.rules !== undefined ? (o.rules.includes('/') || existsSync(o.rules) ? resolve(o.rules) : join(RULES_DIR, o.rules)) : undefined;
+    const rulesFile = given ?? join(RULES_DIR, defaultRulesFile(model, familyOf(md, model)));
     const rules = await loadRules(rulesFile, readText, (from, rel) => resolve(dirname(from), rel));
     const bytes = new Map([...gguf.tensors].map(([n, t]) => [n, t.info.nBytes]));
     const plan = planPlacement(md, model, bytes, rules, {
