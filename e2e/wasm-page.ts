@@ -1,12 +1,12 @@
-// Browser face for the WASM e2e tests: compiles the kernels the page's engine supports, creates module Workers
-// running src/workers/wasm-kernel.worker.ts, and exposes the op conformance registry (vs cpu-ref, computed here
-// too) and a kernel GEMV benchmark to Playwright through window.
+// Browser page for the WASM e2e tests (kernels and workers from wasm-browser.ts): exposes the op conformance
+// registry (vs cpu-ref, computed here too) and a kernel GEMV benchmark to Playwright through window.
 import { CpuRefExecutor } from '../src/backends/cpu-ref/executor.ts';
 import type { WasmIsa } from '../src/backends/wasm/abi.ts';
 import { WasmExecutor } from '../src/backends/wasm/executor.ts';
-import { compileKernels, selectIsa, WasmRuntime, type KernelModules, type WasmPlatform } from '../src/backends/wasm/runtime.ts';
+import { WasmRuntime } from '../src/backends/wasm/runtime.ts';
 import { conformanceCases, nmse } from '../tests/conformance/cases.ts';
 import { benchGemv, type BenchRow } from './wasm-bench-core.ts';
+import { availableIsas as available, browserKernels as kernels, browserPlatform as platform } from './wasm-browser.ts';
 
 export interface CaseResult {
   readonly isa: WasmIsa;
@@ -16,35 +16,6 @@ export interface CaseResult {
   readonly nmseExact: number;
   readonly budget: number;
   readonly error?: string;
-}
-
-const platform: WasmPlatform = {
-  hardwareConcurrency: navigator.hardwareConcurrency,
-  createWorker() {
-    const w = new Worker(new URL('../src/workers/wasm-kernel.worker.ts', import.meta.url), { type: 'module' });
-    return { endpoint: w, terminate: () => w.terminate() };
-  },
-};
-
-let modules: Promise<KernelModules> | undefined;
-function kernels(): Promise<KernelModules> {
-  modules ??= (async () => {
-    const bins: Partial<Record<WasmIsa, ArrayBuffer>> = {};
-    for (const isa of ['scalar', 'simd128', 'relaxed'] as const) bins[isa] = await (await fetch(`/wasm/out/kernels-${isa}.wasm`)).arrayBuffer();
-    return compileKernels(bins);
-  })();
-  return modules;
-}
-
-async function available(): Promise<WasmIsa[]> {
-  const m = await kernels();
-  return (['scalar', 'simd128', 'relaxed'] as const).filter((isa) => {
-    try {
-      return selectIsa(m, isa) === isa;
-    } catch {
-      return false;
-    }
-  });
 }
 
 async function runConformance(isas: readonly WasmIsa[], threadCounts: readonly number[]): Promise<CaseResult[]> {
@@ -77,7 +48,7 @@ async function runConformance(isas: readonly WasmIsa[], threadCounts: readonly n
 const runtimes = new Map<string, WasmRuntime>();
 
 /** One GEMV benchmark row; threads 0 runs on this page's main thread. Undefined when the variant is missing. */
-async function bench(isa: WasmIsa, type: number, threads: number, mb: number, k: number, reps: number): Promise<BenchRow | undefined> {
+async function bench(isa: WasmIsa, type: number, threads: number, mb: number, k: number, reps: number, cols = 1): Promise<BenchRow | undefined> {
   if (!(await available()).includes(isa)) return undefined;
   const key = `${isa}/${threads}`;
   let rt = runtimes.get(key);
@@ -85,7 +56,7 @@ async function bench(isa: WasmIsa, type: number, threads: number, mb: number, k:
     rt = await WasmRuntime.create({ modules: await kernels(), isa, platform: threads > 0 ? platform : undefined, threads });
     runtimes.set(key, rt);
   }
-  return benchGemv(rt, type, k, mb, reps, () => performance.now());
+  return benchGemv(rt, type, k, mb, reps, () => performance.now(), cols);
 }
 
 declare global {

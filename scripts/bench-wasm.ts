@@ -1,7 +1,8 @@
 // WASM kernel benchmark: GB/s of weight bytes of a decode GEMV (mul_mat, n = 1) per weight type and kernel variant,
 // in Node (worker_threads) or, with --browser, in headless Chromium (module Workers; --threads 0 = the page's
 // main thread). Prints a table; --json writes the rows.
-// Usage: npx tsx scripts/bench-wasm.ts [--browser] [--threads 1] [--mb 256] [--k 4096] [--reps N]
+// --cols N > 1 measures a prefill GEMM (N activation columns) instead; GMAC/s says how fast it computes.
+// Usage: npx tsx scripts/bench-wasm.ts [--browser] [--threads 1] [--mb 256] [--k 4096] [--cols 1] [--reps N]
 //        [--isa relaxed,simd128,scalar] [--types q4_0,q8_0] [--json out.json]
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -10,7 +11,7 @@ import { selectIsa, WasmRuntime } from '../src/backends/wasm/runtime.ts';
 import { parseGGMLType } from '../src/core/ggml-type.ts';
 import { benchGemv, formatRow, type BenchRow } from '../e2e/wasm-bench-core.ts';
 import { ensureKernelsBuilt } from '../tests/backends/wasm/build.ts';
-import { nodeKernels, nodePlatform } from '../tests/backends/wasm/node-platform.ts';
+import { nodeKernels, nodePlatform } from '../src/cli/node-wasm.ts';
 import { WEIGHT_TYPES } from '../tests/conformance/cases.ts';
 
 const { values: a } = parseArgs({
@@ -20,6 +21,7 @@ const { values: a } = parseArgs({
     mb: { type: 'string', default: '256' },
     k: { type: 'string', default: '4096' },
     reps: { type: 'string', default: '0' },
+    cols: { type: 'string', default: '1' },
     isa: { type: 'string', default: 'relaxed,simd128,scalar' },
     types: { type: 'string' },
     json: { type: 'string' },
@@ -29,6 +31,7 @@ ensureKernelsBuilt();
 const threads = Number(a.threads);
 const mb = Number(a.mb);
 const k = Number(a.k);
+const cols = Number(a.cols);
 const isas = a.isa.split(',') as WasmIsa[];
 const types = a.types !== undefined ? a.types.split(',').map((t) => parseGGMLType(t)!) : [...WEIGHT_TYPES];
 const reps = (isa: WasmIsa): number => (Number(a.reps) > 0 ? Number(a.reps) : Math.max(5, Math.round(((isa === 'scalar' ? 2 : 20) * 256) / mb)));
@@ -45,7 +48,7 @@ if (a.browser) {
     env = await page.evaluate(() => navigator.userAgent);
     for (const isa of isas) {
       for (const type of types) {
-        const r = await page.evaluate(([i, t, th, m, kk, n]) => window.wasmE2E.bench(i, t, th, m, kk, n), [isa, type, threads, mb, k, reps(isa)] as const);
+        const r = await page.evaluate(([i, t, th, m, kk, n, c]) => window.wasmE2E.bench(i, t, th, m, kk, n, c), [isa, type, threads, mb, k, reps(isa), cols] as const);
         if (r === undefined) break;
         rows.push(r);
         console.log(formatRow(r));
@@ -66,11 +69,11 @@ if (a.browser) {
     // --threads 0: the caller's thread runs the kernels (no pool round trip)
     const rt = await WasmRuntime.create({ modules, isa, platform: threads > 0 ? nodePlatform() : undefined, threads });
     for (const type of types) {
-      const r = await benchGemv(rt, type, k, mb, reps(isa), () => performance.now());
+      const r = await benchGemv(rt, type, k, mb, reps(isa), () => performance.now(), cols);
       rows.push(r);
       console.log(formatRow(r));
     }
     await rt.dispose();
   }
 }
-if (a.json !== undefined) await writeFile(a.json, JSON.stringify({ env, k, mb, rows }, null, 2));
+if (a.json !== undefined) await writeFile(a.json, JSON.stringify({ env, k, mb, cols, rows }, null, 2) + '\n');

@@ -97,3 +97,23 @@ for (const [isa, flags] of Object.entries(ISAS)) {
   }
   console.log(`build-wasm: ${relative(root, wasm)} (${statSync(wasm).size} bytes)`);
 }
+
+// --bench: the Memory64 comparison (wasm/bench/gemv.c over the relaxed-SIMD dot products, wasm32 and wasm64 from
+// the same sources, single-threaded, no shared memory); scripts/bench-memory64.ts runs them.
+if (process.argv.includes('--bench')) {
+  const files = [...sources(join(src, 'quants')), join(src, 'type_traits.c'), join(src, 'math.c'), join(root, 'wasm', 'bench', 'gemv.c')];
+  for (const target of ['wasm32', 'wasm64']) {
+    const objDir = join(out, 'obj', `bench-${target}`);
+    mkdirSync(objDir, { recursive: true });
+    const objs = files.map((c) => {
+      const o = join(objDir, relative(root, c).replace(/[\/]/g, '_').replace(/\.c$/, '.o'));
+      const flags = CFLAGS.filter((f) => f !== '--target=wasm32' && f !== '-matomics');
+      execFileSync(CC, [`--target=${target}`, ...flags, ...ISAS.relaxed, '-c', c, '-o', o], { stdio: 'inherit' });
+      return o;
+    });
+    const wasm = join(out, `bench-gemv-${target}.wasm`);
+    const mem = target === 'wasm64' ? ['-mwasm64', '--max-memory=8589934592'] : ['--max-memory=4294967296'];
+    execFileSync(LD, [...mem, '--no-entry', '--export-dynamic', '--export=__heap_base', '--initial-memory=67108864', '-z', 'stack-size=262144', '-o', wasm, ...objs], { stdio: 'inherit' });
+    console.log(`build-wasm: ${relative(root, wasm)} (${statSync(wasm).size} bytes)`);
+  }
+}

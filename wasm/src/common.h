@@ -119,6 +119,10 @@ WE_INLINE v128_t we_dot16_ss(v128_t w, const int8_t *x, const uint8_t *pos, cons
   return we_dot16_su(w, wasm_v128_load(x));
 }
 #endif
+/* Byte shifts as 16-bit shifts under a mask that drops the bits crossing from the neighbour byte: x86 has no byte
+ * shift, and V8 emulates i8x16.shr_u/shl with a shift plus a mask it rebuilds each time (3 extra instructions in
+ * the hottest loops). Only where the mask keeps no bit a crossing could reach. */
+#define WE_HI4(v) wasm_v128_and(wasm_u16x8_shr((v), 4), wasm_i8x16_const_splat(0x0f))
 /* i16x8 -> i32x4 pair sums */
 WE_INLINE v128_t we_widen16(v128_t v) { return wasm_i32x4_extadd_pairwise_i16x8(v); }
 /* lane l of a f32x4 in all lanes */
@@ -189,6 +193,43 @@ extern const int8_t we_kvalues_iq4nl[16];
 float we_expf(float x);
 double we_exp(double x);
 WE_INLINE float we_silu(float x) { return x / (1.0f + we_expf(-x)); }
+
+#if WE_SIMD
+/* we_expf on 4 lanes, the same operations in the same order (no contraction), so bit-identical to it: SiLU of a
+ * decode step (n_ff per expert) otherwise costs a scalar exp per row. */
+WE_INLINE v128_t we_expf4(v128_t x) {
+  const v128_t k = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_const_splat(1.44269504088896341f)));
+  const v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(k, wasm_f32x4_const_splat(0.693145751953125f))),
+                                  wasm_f32x4_mul(k, wasm_f32x4_const_splat(1.428606765330187045e-06f)));
+  v128_t p = wasm_f32x4_const_splat(1.0f / 5040.0f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_const_splat(1.0f / 720.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_const_splat(1.0f / 120.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_const_splat(1.0f / 24.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_const_splat(1.0f / 6.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_const_splat(0.5f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_const_splat(1.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_const_splat(1.0f));
+  const v128_t ki = wasm_i32x4_trunc_sat_f32x4(k);
+  const v128_t k1 = wasm_i32x4_shr(wasm_i32x4_add(ki, wasm_u32x4_shr(ki, 31)), 1); /* ki / 2, toward zero as C */
+  const v128_t k2 = wasm_i32x4_sub(ki, k1);
+  const v128_t bias = wasm_i32x4_const_splat(127);
+  v128_t y = wasm_f32x4_mul(wasm_f32x4_mul(p, wasm_i32x4_shl(wasm_i32x4_add(k1, bias), 23)), wasm_i32x4_shl(wasm_i32x4_add(k2, bias), 23));
+  y = wasm_v128_bitselect(wasm_f32x4_const_splat(__builtin_inff()), y, wasm_f32x4_gt(x, wasm_f32x4_const_splat(88.7f)));
+  return wasm_v128_andnot(y, wasm_f32x4_lt(x, wasm_f32x4_const_splat(-103.9f)));
+}
+/* silu(g) * u on 4 lanes */
+WE_INLINE v128_t we_silu_mul4(v128_t g, v128_t u) {
+  return wasm_f32x4_mul(wasm_f32x4_div(g, wasm_f32x4_add(wasm_f32x4_const_splat(1.0f), we_expf4(wasm_f32x4_neg(g)))), u);
+}
+#endif
+/* out[i] = silu(g[i]) * u[i] for 4 values */
+WE_INLINE void we_silu_mul_4(const float *g, const float *u, float *out) {
+#if WE_SIMD
+  wasm_v128_store(out, we_silu_mul4(wasm_v128_load(g), wasm_v128_load(u)));
+#else
+  for (int j = 0; j < 4; j++) out[j] = we_silu(g[j]) * u[j];
+#endif
+}
 
 /* ---- per-type row dequantizers (wasm/src/quants; nb = blocks) and dispatch (type_traits.c) ---- */
 #define WE_DEQUANT(name) int32_t we_dequant_##name(const uint8_t *w, float *y, int32_t nb);

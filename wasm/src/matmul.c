@@ -32,22 +32,20 @@ static int32_t mm_task(const we_op *op, int32_t phase, int32_t t, int32_t ith, i
   const int32_t c0 = cb * WE_MM_COLS, c1 = c0 + WE_MM_COLS < n ? c0 + WE_MM_COLS : n;
   const uint8_t *w = (const uint8_t *)we_ptr(op->p[0]) + (size_t)h * (uint32_t)op->i[2];
   float *dst = (float *)we_ptr(op->p[2]);
-  for (int32_t r = r0; r < r1; r++) {
-    const uint8_t *wr = w + (size_t)r * (uint32_t)op->i[0];
-    int32_t c = c0;
-    if (dot4) {
-      for (; c + 4 <= c1; c += 4) {
-        const void *as[4];
-        float o[4];
-        for (int32_t j = 0; j < 4; j++) as[j] = act + (size_t)((c + j) * nh + h) * arb;
-        dot4(k, wr, as, o);
-        for (int32_t j = 0; j < 4; j++) dst[(size_t)((c + j) * nh + h) * m + r] = o[j];
-      }
+  /* columns outer, rows inner: 4 activation rows stay in L1 while the tile's weight rows stream past them */
+  const int32_t c4 = dot4 ? c0 + ((c1 - c0) & ~3) : c0;
+  for (int32_t c = c0; c < c4; c += 4) {
+    const void *as[4];
+    for (int32_t j = 0; j < 4; j++) as[j] = act + (size_t)((c + j) * nh + h) * arb;
+    for (int32_t r = r0; r < r1; r++) {
+      float o[4];
+      dot4(k, w + (size_t)r * (uint32_t)op->i[0], as, o);
+      for (int32_t j = 0; j < 4; j++) dst[(size_t)((c + j) * nh + h) * m + r] = o[j];
     }
-    for (; c < c1; c++) {
-      const int32_t col = c * nh + h;
-      dst[(size_t)col * m + r] = dot(k, wr, act + (size_t)col * arb);
-    }
+  }
+  for (int32_t c = c4; c < c1; c++) {
+    const int32_t col = c * nh + h;
+    for (int32_t r = r0; r < r1; r++) dst[(size_t)col * m + r] = dot(k, w + (size_t)r * (uint32_t)op->i[0], act + (size_t)col * arb);
   }
   return WE_OK;
 }

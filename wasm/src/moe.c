@@ -224,29 +224,37 @@ static int32_t moe_task(const we_op *op, int32_t phase, int32_t t, int32_t ith, 
       const uint8_t *uw = (const uint8_t *)we_ptr(op->p[3]) + (size_t)e * n_ff * L.rb_u;
       const int32_t r0 = rb * WE_MOE_ROWS, r1 = r0 + WE_MOE_ROWS < n_ff ? r0 + WE_MOE_ROWS : n_ff;
       const int32_t s1 = start[e] + count[e];
-      for (int32_t r = r0; r < r1; r++) {
-        const uint8_t *gr = gw + (size_t)r * L.rb_g, *ur = uw + (size_t)r * L.rb_u;
-        int32_t s = start[e];
-        if (tg->dot4 && tu->dot4) {
-          /* prefill: 4 tokens per weight decode */
-          for (; s + 4 <= s1; s += 4) {
-            const void *ag[4], *au[4];
-            float g[4], u[4];
-            for (int32_t j = 0; j < 4; j++) {
-              ag[j] = xg + (size_t)slot_tok[s + j] * L.arb_g;
-              au[j] = xu + (size_t)slot_tok[s + j] * L.arb_u;
-            }
-            tg->dot4(n_embd, gr, ag, g);
-            tu->dot4(n_embd, ur, au, u);
-            for (int32_t j = 0; j < 4; j++) h[(size_t)(s + j) * n_ff + r] = we_silu(g[j]) * u[j];
+      /* prefill: 4 tokens per weight decode; SiLU of the 4 at once */
+      const int32_t s4 = tg->dot4 && tu->dot4 ? start[e] + (count[e] & ~3) : start[e];
+      /* tokens outer, rows inner: the 4 activation rows and the task's weight rows both stay in L1 */
+      for (int32_t s = start[e]; s < s4; s += 4) {
+        const void *ag[4], *au[4];
+        for (int32_t j = 0; j < 4; j++) {
+          ag[j] = xg + (size_t)slot_tok[s + j] * L.arb_g;
+          au[j] = xu + (size_t)slot_tok[s + j] * L.arb_u;
+        }
+        for (int32_t r = r0; r < r1; r++) {
+          float g[4], u[4], o[4];
+          tg->dot4(n_embd, gw + (size_t)r * L.rb_g, ag, g);
+          tu->dot4(n_embd, uw + (size_t)r * L.rb_u, au, u);
+          we_silu_mul_4(g, u, o);
+          for (int32_t j = 0; j < 4; j++) h[(size_t)(s + j) * n_ff + r] = o[j];
+        }
+      }
+      /* the other slots (all of them in decode): 4 rows at a time, SiLU of the 4 at once */
+      for (int32_t s = s4; s < s1; s++) {
+        const uint8_t *xgs = xg + (size_t)slot_tok[s] * L.arb_g, *xus = xu + (size_t)slot_tok[s] * L.arb_u;
+        float *hs = h + (size_t)s * n_ff;
+        int32_t r = r0;
+        for (; r + 4 <= r1; r += 4) {
+          float g[4], u[4];
+          for (int32_t j = 0; j < 4; j++) {
+            g[j] = tg->dot(n_embd, gw + (size_t)(r + j) * L.rb_g, xgs);
+            u[j] = tu->dot(n_embd, uw + (size_t)(r + j) * L.rb_u, xus);
           }
+          we_silu_mul_4(g, u, hs + r);
         }
-        for (; s < s1; s++) {
-          const int32_t tok = slot_tok[s];
-          const float g = tg->dot(n_embd, gr, xg + (size_t)tok * L.arb_g);
-          const float u = tu->dot(n_embd, ur, xu + (size_t)tok * L.arb_u);
-          h[(size_t)s * n_ff + r] = we_silu(g) * u;
-        }
+        for (; r < r1; r++) hs[r] = we_silu(tg->dot(n_embd, gw + (size_t)r * L.rb_g, xgs)) * tu->dot(n_embd, uw + (size_t)r * L.rb_u, xus);
       }
       return WE_OK;
     }
@@ -258,20 +266,18 @@ static int32_t moe_task(const we_op *op, int32_t phase, int32_t t, int32_t ith, 
       const uint8_t *dw = (const uint8_t *)we_ptr(op->p[4]) + (size_t)e * n_embd * L.rb_d;
       const int32_t r0 = rb * WE_MOE_ROWS, r1 = r0 + WE_MOE_ROWS < n_embd ? r0 + WE_MOE_ROWS : n_embd;
       const int32_t s1 = start[e] + count[e];
-      for (int32_t r = r0; r < r1; r++) {
-        const uint8_t *dr = dw + (size_t)r * L.rb_d;
-        int32_t s = start[e];
-        if (td->dot4) {
-          for (; s + 4 <= s1; s += 4) {
-            const void *as[4];
-            float o[4];
-            for (int32_t j = 0; j < 4; j++) as[j] = hq + (size_t)(s + j) * L.arb_d;
-            td->dot4(n_ff, dr, as, o);
-            for (int32_t j = 0; j < 4; j++) y[(size_t)(s + j) * n_embd + r] = o[j];
-          }
+      const int32_t s4 = td->dot4 ? start[e] + (count[e] & ~3) : start[e];
+      for (int32_t s = start[e]; s < s4; s += 4) {
+        const void *as[4];
+        for (int32_t j = 0; j < 4; j++) as[j] = hq + (size_t)(s + j) * L.arb_d;
+        for (int32_t r = r0; r < r1; r++) {
+          float o[4];
+          td->dot4(n_ff, dw + (size_t)r * L.rb_d, as, o);
+          for (int32_t j = 0; j < 4; j++) y[(size_t)(s + j) * n_embd + r] = o[j];
         }
-        for (; s < s1; s++) y[(size_t)s * n_embd + r] = td->dot(n_ff, dr, hq + (size_t)s * L.arb_d);
       }
+      for (int32_t s = s4; s < s1; s++)
+        for (int32_t r = r0; r < r1; r++) y[(size_t)s * n_embd + r] = td->dot(n_ff, dw + (size_t)r * L.rb_d, hq + (size_t)s * L.arb_d);
       return WE_OK;
     }
     case 4: {

@@ -87,12 +87,21 @@ static int32_t un_task(const we_op *op, int32_t phase, int32_t t, int32_t ith, i
     case 0:
       for (int32_t i = i0; i < i1; i++) y[i] = x[i] * op->f[0];
       return WE_OK;
-    case 1:
-      for (int32_t i = i0; i < i1; i++) y[i] = 1.0f / (1.0f + we_expf(-x[i]));
+    case 1: {
+      int32_t i = i0;
+#if WE_SIMD
+      for (; i + 4 <= i1; i += 4)
+        wasm_v128_store(y + i, wasm_f32x4_div(wasm_f32x4_const_splat(1.0f), wasm_f32x4_add(wasm_f32x4_const_splat(1.0f), we_expf4(wasm_f32x4_neg(wasm_v128_load(x + i))))));
+#endif
+      for (; i < i1; i++) y[i] = 1.0f / (1.0f + we_expf(-x[i]));
       return WE_OK;
-    case 2:
-      for (int32_t i = i0; i < i1; i++) y[i] = we_silu(x[i]) * u[i];
+    }
+    case 2: {
+      int32_t i = i0;
+      for (; i + 4 <= i1; i += 4) we_silu_mul_4(x + i, u + i, y + i);
+      for (; i < i1; i++) y[i] = we_silu(x[i]) * u[i];
       return WE_OK;
+    }
     default: return WE_ERR_OP;
   }
 }

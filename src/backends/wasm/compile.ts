@@ -31,6 +31,12 @@ export interface RopeSlot {
   readonly p: RopeParams;
 }
 
+export interface ExternalSlot {
+  readonly id: number;
+  readonly off: number;
+  readonly len: number;
+}
+
 /** A compiled graph with arena-relative buffers; records hold absolute pointers once linked to an arena. */
 export interface Program {
   readonly records: Int32Array;
@@ -40,11 +46,13 @@ export interface Program {
   /** Which record words hold arena offsets (made absolute by link()). */
   readonly relocs: Int32Array;
   readonly arenaBytes: number;
-  readonly outputOff: number;
-  readonly outputLen: number;
   readonly tokensOff: number;
   readonly positionsOff: number;
   readonly ropes: readonly RopeSlot[];
+  /** Arena slots of `external` nodes, written before each run from RunInputs.externals. */
+  readonly externals: readonly ExternalSlot[];
+  /** Where the requested outputs live (compileGraph's `outputs`, default the graph output). */
+  readonly outputs: readonly { readonly off: number; readonly len: number }[];
   /** Vocabulary size per get_rows over the tokens (ids checked before a run). */
   readonly idLimits: readonly number[];
   readonly hasAttn: boolean;
@@ -90,7 +98,43 @@ function unsupported(node: GraphNode, what: string): EngineError {
   return new EngineError('model_invalid', `${node.module}: ${what} is not supported by the WASM backend`);
 }
 
-export function compileGraph(g: Graph, ctx: CompileContext): Program {
+export interface WeightForms {
+  /** GGUF blocks as stored (matrix operands, embedding tables, expert tensors). */
+  raw: boolean;
+  /** Dequantized f32 (a weight an op reads as an activation: norms, biases). */
+  f32: boolean;
+}
+
+/** Walks reshape/get_last chains down to a weight; undefined when the value is not a view of a weight. */
+export function weightOfNode(g: Graph, id: number): string | undefined {
+  let n = g.nodes[id]!;
+  while (n.spec.op === 'reshape' || n.spec.op === 'get_last') n = g.nodes[n.src[0]!]!;
+  return n.spec.op === 'weight' ? n.spec.name : undefined;
+}
+
+/** Sources each op reads as raw blocks (compileGraph's rawOf calls); every other weight source is read as f32. */
+const RAW_SOURCES: Readonly<Partial<Record<GraphNode['spec']['op'], readonly number[]>>> = { get_rows: [0], mul_mat: [0], mul_mat_heads: [0], moe_experts: [2, 3, 4] };
+
+/** The forms in which compileGraph will ask for each weight of `g` (what loading must put into wasm memory). */
+export function weightForms(g: Graph): Map<string, WeightForms> {
+  const out = new Map<string, WeightForms>();
+  for (const n of g.nodes) {
+    if (n.spec.op === 'reshape' || n.spec.op === 'get_last') continue;
+    const raw = RAW_SOURCES[n.spec.op] ?? [];
+    n.src.forEach((s, i) => {
+      const name = weightOfNode(g, s);
+      if (name === undefined) return;
+      const f = out.get(name) ?? { raw: false, f32: false };
+      if (raw.includes(i)) f.raw = true;
+      else f.f32 = true;
+      out.set(name, f);
+    });
+  }
+  return out;
+}
+
+/** `outputs`: the nodes whose values a run reads back (they live to the end of the program). */
+export function compileGraph(g: Graph, ctx: CompileContext, outputs: readonly number[] = [g.output]): Program {
   const nodes = g.nodes;
   const k = ctx.kernels;
   // Root of aliases (reshape, get_last) and the byte offset into it.
@@ -109,11 +153,11 @@ export function compileGraph(g: Graph, ctx: CompileContext): Program {
     const spec = nodes[root[id]!]!.spec;
     return spec.op === 'weight' ? spec.name : '';
   };
-  if (isWeight(g.output)) throw unsupported(nodes[g.output]!, 'a graph whose output is a weight');
-  // Last reader of every root (the output lives to the end).
+  for (const o of outputs) if (isWeight(o) || nodes[root[o]!]!.spec.op === 'input') throw unsupported(nodes[o]!, 'reading back a weight or an input');
+  // Last reader of every root (outputs live to the end).
   const lastUse = new Int32Array(nodes.length).fill(-1);
   for (const n of nodes) for (const s of n.src) lastUse[root[s]!] = Math.max(lastUse[root[s]!]!, n.id);
-  lastUse[root[g.output]!] = nodes.length;
+  for (const o of outputs) lastUse[root[o]!] = nodes.length;
 
   const plan = new ArenaPlan();
   const tokensOff = plan.alloc(4 * g.nTokens);
@@ -127,6 +171,14 @@ export function compileGraph(g: Graph, ctx: CompileContext): Program {
   }
   const idLimits: number[] = [];
   const rel = new Map<number, number>(); // root id -> arena offset
+  // External values are written before the run, so their slots are reserved before any node's buffer.
+  const externals: ExternalSlot[] = [];
+  for (const n of nodes) {
+    if (n.spec.op !== 'external') continue;
+    const off = plan.alloc(4 * numel(n.shape));
+    rel.set(n.id, off);
+    externals.push({ id: n.id, off, len: numel(n.shape) });
+  }
   const rec = new RecordWriter();
 
   /** f32 value of node id (activation, F32 input view of a weight, or an input's int32 buffer). */
@@ -158,7 +210,7 @@ export function compileGraph(g: Graph, ctx: CompileContext): Program {
   for (const n of nodes) {
     const s = n.spec;
     const op = s.op;
-    if (op === 'input' || op === 'weight' || op === 'reshape' || op === 'get_last') continue;
+    if (op === 'input' || op === 'weight' || op === 'external' || op === 'reshape' || op === 'get_last') continue;
     const shp = (i: number): readonly number[] => nodes[n.src[i]!]!.shape;
     const dst = plan.alloc(4 * numel(n.shape));
     rel.set(n.id, dst);
@@ -297,16 +349,19 @@ export function compileGraph(g: Graph, ctx: CompileContext): Program {
     if (lastUse[n.id] === -1) plan.release(dst); // nobody reads it (a dead node)
     for (const src of new Set(n.src.map((x) => root[x]!))) if (lastUse[src] === n.id && rel.has(src)) plan.release(rel.get(src)!);
   }
-  const outLoc = val(g.output);
-  if (!('rel' in outLoc)) throw unsupported(nodes[g.output]!, 'an output outside the arena');
+  const outs = outputs.map((o) => {
+    const loc = val(o);
+    if (!('rel' in loc)) throw unsupported(nodes[o]!, 'an output outside the arena');
+    return { off: loc.rel, len: numel(nodes[o]!.shape) };
+  });
   return {
     records: Int32Array.from(rec.words),
     nOps: rec.nodes.length,
     opNodes: rec.nodes,
     relocs: Int32Array.from(rec.relocs),
     arenaBytes: plan.peak,
-    outputOff: outLoc.rel,
-    outputLen: numel(nodes[g.output]!.shape),
+    externals,
+    outputs: outs,
     tokensOff,
     positionsOff,
     ropes,

@@ -10,7 +10,7 @@ import { WasmExecutor } from '../../../src/backends/wasm/executor.ts';
 import { selectIsa, WasmRuntime, type KernelModules } from '../../../src/backends/wasm/runtime.ts';
 import { conformanceCases, nmse } from '../../conformance/cases.ts';
 import { ensureKernelsBuilt } from './build.ts';
-import { nodeKernels, nodePlatform } from './node-platform.ts';
+import { nodeKernels, nodePlatform } from '../../../src/cli/node-wasm.ts';
 
 const Q8_ACT_NMSE = 2e-3;
 
@@ -33,7 +33,7 @@ describe('registry', () => {
   it('has cases for every op', () => {
     expect(cases.length).toBeGreaterThan(100);
   });
-  it('this Node runs the SIMD128 kernels (relaxed SIMD needs Node 22 or the flags node-platform.ts sets)', () => {
+  it('this Node runs the SIMD128 kernels (relaxed SIMD needs Node 22 or the flags src/cli/node-wasm.ts sets)', () => {
     expect(works('simd128')).toBe(true);
   });
 });

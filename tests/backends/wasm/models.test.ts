@@ -19,7 +19,7 @@ import { makeModel, type MakeModelOptions } from '../../../src/models/synth/make
 import { NodeFileSink, NodeFileSource } from '../../../src/storage/node-fs.ts';
 import { nmse } from '../../conformance/cases.ts';
 import { ensureKernelsBuilt } from './build.ts';
-import { nodeKernels, nodePlatform } from './node-platform.ts';
+import { nodeKernels, nodePlatform } from '../../../src/cli/node-wasm.ts';
 import { GreedySession, loadModel } from './session.ts';
 
 const ASSETS = { open: (n: string) => NodeFileSource.open(new URL(`../../../models/vocab/${n}`, import.meta.url).pathname) };

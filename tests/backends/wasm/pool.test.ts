@@ -12,7 +12,7 @@ import { GraphBuilder } from '../../../src/graph/graph.ts';
 import { quantize } from '../../../src/quant/registry.ts';
 import { nmse } from '../../conformance/cases.ts';
 import { ensureKernelsBuilt } from './build.ts';
-import { nodeKernels, nodePlatform } from './node-platform.ts';
+import { nodeKernels, nodePlatform } from '../../../src/cli/node-wasm.ts';
 
 const f32 = (v: Float32Array, dims: number[]): WeightData => ({ type: GGMLType.F32, dims, bytes: new Uint8Array(v.buffer) });
 const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);

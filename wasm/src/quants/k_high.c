@@ -134,12 +134,12 @@ WE_INLINE void q5k_dot(int32_t n, const uint8_t *w, const void *const *a, float 
     v128_t isum[4];
     for (int c = 0; c < NC; c++) isum[c] = wasm_i32x4_splat(0);
     /* 5th bit of sub-block 2j is qh bit 2j, of 2j+1 bit 2j+1: moved to 0x10 */
-#define HB(h, b) wasm_v128_and((b) <= 4 ? wasm_i8x16_shl((h), 4 - (b)) : wasm_u8x16_shr((h), (b) - 4), m10)
+#define HB(h, b) wasm_v128_and((b) <= 4 ? wasm_i16x8_shl((h), 4 - (b)) : wasm_u16x8_shr((h), (b) - 4), m10)
 #define Q5STEP(j)                                                                                                  \
   {                                                                                                                \
     const v128_t q0 = wasm_v128_load(w + 48 + 32 * j), q1 = wasm_v128_load(w + 64 + 32 * j);                       \
     const v128_t l0 = wasm_v128_or(wasm_v128_and(q0, m4), HB(hb0, 2 * j)), l1 = wasm_v128_or(wasm_v128_and(q1, m4), HB(hb1, 2 * j)); \
-    const v128_t u0 = wasm_v128_or(wasm_u8x16_shr(q0, 4), HB(hb0, 2 * j + 1)), u1 = wasm_v128_or(wasm_u8x16_shr(q1, 4), HB(hb1, 2 * j + 1)); \
+    const v128_t u0 = wasm_v128_or(WE_HI4(q0), HB(hb0, 2 * j + 1)), u1 = wasm_v128_or(WE_HI4(q1), HB(hb1, 2 * j + 1)); \
     const v128_t s0 = SPLAT16(sc, 2 * j), s1 = SPLAT16(sc, 2 * j + 1);                                             \
     for (int c = 0; c < NC; c++) {                                                                                 \
       const int8_t *xx = act_qs(a[c]) + QK_K * i + 64 * j;                                                         \
@@ -188,14 +188,14 @@ WE_INLINE void q6k_dot(int32_t n, const uint8_t *w, const void *const *a, float 
     const uint8_t *ql = w + 64 * h, *qh = w + 128 + 32 * h;                                                        \
     const v128_t L0 = wasm_v128_load(ql), L1 = wasm_v128_load(ql + 16), L2 = wasm_v128_load(ql + 32), L3 = wasm_v128_load(ql + 48); \
     const v128_t H0 = wasm_v128_load(qh), H1 = wasm_v128_load(qh + 16);                                              \
-    Q6K(SCV, h, 0, wasm_v128_or(wasm_v128_and(L0, m4), wasm_v128_and(wasm_i8x16_shl(H0, 4), m30)))                    \
-    Q6K(SCV, h, 1, wasm_v128_or(wasm_v128_and(L1, m4), wasm_v128_and(wasm_i8x16_shl(H1, 4), m30)))                    \
-    Q6K(SCV, h, 2, wasm_v128_or(wasm_v128_and(L2, m4), wasm_v128_and(wasm_i8x16_shl(H0, 2), m30)))                    \
-    Q6K(SCV, h, 3, wasm_v128_or(wasm_v128_and(L3, m4), wasm_v128_and(wasm_i8x16_shl(H1, 2), m30)))                    \
-    Q6K(SCV, h, 4, wasm_v128_or(wasm_u8x16_shr(L0, 4), wasm_v128_and(H0, m30)))                                       \
-    Q6K(SCV, h, 5, wasm_v128_or(wasm_u8x16_shr(L1, 4), wasm_v128_and(H1, m30)))                                       \
-    Q6K(SCV, h, 6, wasm_v128_or(wasm_u8x16_shr(L2, 4), wasm_v128_and(wasm_u8x16_shr(H0, 2), m30)))                    \
-    Q6K(SCV, h, 7, wasm_v128_or(wasm_u8x16_shr(L3, 4), wasm_v128_and(wasm_u8x16_shr(H1, 2), m30)))                    \
+    Q6K(SCV, h, 0, wasm_v128_or(wasm_v128_and(L0, m4), wasm_v128_and(wasm_i16x8_shl(H0, 4), m30)))                    \
+    Q6K(SCV, h, 1, wasm_v128_or(wasm_v128_and(L1, m4), wasm_v128_and(wasm_i16x8_shl(H1, 4), m30)))                    \
+    Q6K(SCV, h, 2, wasm_v128_or(wasm_v128_and(L2, m4), wasm_v128_and(wasm_i16x8_shl(H0, 2), m30)))                    \
+    Q6K(SCV, h, 3, wasm_v128_or(wasm_v128_and(L3, m4), wasm_v128_and(wasm_i16x8_shl(H1, 2), m30)))                    \
+    Q6K(SCV, h, 4, wasm_v128_or(WE_HI4(L0), wasm_v128_and(H0, m30)))                                       \
+    Q6K(SCV, h, 5, wasm_v128_or(WE_HI4(L1), wasm_v128_and(H1, m30)))                                       \
+    Q6K(SCV, h, 6, wasm_v128_or(WE_HI4(L2), wasm_v128_and(wasm_u16x8_shr(H0, 2), m30)))                    \
+    Q6K(SCV, h, 7, wasm_v128_or(WE_HI4(L3), wasm_v128_and(wasm_u16x8_shr(H1, 2), m30)))                    \
   }
     Q6HALF(sc0, 0) Q6HALF(sc1, 1)
 #undef Q6HALF
@@ -238,7 +238,7 @@ float we_vec_dot_iq4_xs_q8_k(int32_t n, const void *vw, const void *a) {
     const v128_t q = wasm_v128_load(w + 8 + 16 * ib);                                                              \
     const int o = QK_K * i + 32 * ib;                                                                              \
     const v128_t p0 = we_dot16_ss(wasm_i8x16_swizzle(kv, wasm_v128_and(q, m4)), x + o, pos + o, neg + o);         \
-    const v128_t p1 = we_dot16_ss(wasm_i8x16_swizzle(kv, wasm_u8x16_shr(q, 4)), x + o + 16, pos + o + 16, neg + o + 16); \
+    const v128_t p1 = we_dot16_ss(wasm_i8x16_swizzle(kv, WE_HI4(q)), x + o + 16, pos + o + 16, neg + o + 16); \
     isum = wasm_i32x4_add(isum, wasm_i32x4_add(wasm_i32x4_dot_i16x8(p0, SPLAT16(sc, ib)), wasm_i32x4_dot_i16x8(p1, SPLAT16(sc, ib)))); \
   }
     IQSTEP(0) IQSTEP(1) IQSTEP(2) IQSTEP(3) IQSTEP(4) IQSTEP(5) IQSTEP(6) IQSTEP(7)

@@ -128,7 +128,7 @@ float we_vec_dot_q2_k_q8_k(int32_t n, const void *vw, const void *a) {
   v128_t acc = wasm_f32x4_splat(0.0f), accm = wasm_f32x4_splat(0.0f);
   for (int i = 0; i < n / QK_K; i++, w += 84, x += QK_K, bs += 16) {
     const v128_t s8 = wasm_v128_load(w);
-    const v128_t sc = wasm_v128_and(s8, m4), mn = wasm_u8x16_shr(s8, 4);
+    const v128_t sc = wasm_v128_and(s8, m4), mn = WE_HI4(s8);
     const v128_t sc0 = wasm_u16x8_extend_low_u8x16(sc), sc1 = wasm_u16x8_extend_high_u8x16(sc);
     const v128_t mins = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_u16x8_extend_low_u8x16(mn), wasm_v128_load(bs)),
                                        wasm_i32x4_dot_i16x8(wasm_u16x8_extend_high_u8x16(mn), wasm_v128_load(bs + 8)));
@@ -136,8 +136,8 @@ float we_vec_dot_q2_k_q8_k(int32_t n, const void *vw, const void *a) {
     /* group g = 8h + 2j + (0|1): elements 128h + 32j + [0,16) and [16,32), quants (qs[32h + l] >> 2j) & 3 */
 #define Q2STEP(SCV, h, j, k0, k1)                                                                                  \
   {                                                                                                                \
-    const v128_t q0 = wasm_v128_and(wasm_u8x16_shr(wasm_v128_load(w + 16 + 32 * h), 2 * j), m3);                   \
-    const v128_t q1 = wasm_v128_and(wasm_u8x16_shr(wasm_v128_load(w + 32 + 32 * h), 2 * j), m3);                   \
+    const v128_t q0 = wasm_v128_and(wasm_u16x8_shr(wasm_v128_load(w + 16 + 32 * h), 2 * j), m3);                   \
+    const v128_t q1 = wasm_v128_and(wasm_u16x8_shr(wasm_v128_load(w + 32 + 32 * h), 2 * j), m3);                   \
     isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(we_dot16_su(wasm_v128_load(x + 128 * h + 32 * j), q0), SPLAT16(SCV, k0))); \
     isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(we_dot16_su(wasm_v128_load(x + 128 * h + 32 * j + 16), q1), SPLAT16(SCV, k1))); \
   }
@@ -176,10 +176,10 @@ float we_vec_dot_q3_k_q8_k(int32_t n, const void *vw, const void *a) {
 #define Q3STEP(SCV, h, j, k0, k1)                                                                                  \
   {                                                                                                                \
     const int b = 4 * h + j;                                                                                       \
-    const v128_t q0 = wasm_v128_or(wasm_v128_and(wasm_u8x16_shr(wasm_v128_load(w + 32 + 32 * h), 2 * j), m3),      \
-                                   wasm_v128_and(b >= 2 ? wasm_u8x16_shr(hm0, b - 2) : wasm_i8x16_shl(hm0, 2 - b), four)); \
-    const v128_t q1 = wasm_v128_or(wasm_v128_and(wasm_u8x16_shr(wasm_v128_load(w + 48 + 32 * h), 2 * j), m3),      \
-                                   wasm_v128_and(b >= 2 ? wasm_u8x16_shr(hm1, b - 2) : wasm_i8x16_shl(hm1, 2 - b), four)); \
+    const v128_t q0 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(wasm_v128_load(w + 32 + 32 * h), 2 * j), m3),      \
+                                   wasm_v128_and(b >= 2 ? wasm_u16x8_shr(hm0, b - 2) : wasm_i16x8_shl(hm0, 2 - b), four)); \
+    const v128_t q1 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(wasm_v128_load(w + 48 + 32 * h), 2 * j), m3),      \
+                                   wasm_v128_and(b >= 2 ? wasm_u16x8_shr(hm1, b - 2) : wasm_i16x8_shl(hm1, 2 - b), four)); \
     isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(we_dot16_su(wasm_v128_load(x + 128 * h + 32 * j), q0), SPLAT16(SCV, k0))); \
     isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(we_dot16_su(wasm_v128_load(x + 128 * h + 32 * j + 16), q1), SPLAT16(SCV, k1))); \
   }
@@ -204,7 +204,7 @@ WE_INLINE void q4k_dot(int32_t n, const uint8_t *w, const void *const *a, float 
 #define Q4STEP(j)                                                                                                  \
   {                                                                                                                \
     const v128_t q0 = wasm_v128_load(w + 16 + 32 * j), q1 = wasm_v128_load(w + 32 + 32 * j);                       \
-    const v128_t l0 = wasm_v128_and(q0, m4), l1 = wasm_v128_and(q1, m4), h0 = wasm_u8x16_shr(q0, 4), h1 = wasm_u8x16_shr(q1, 4); \
+    const v128_t l0 = wasm_v128_and(q0, m4), l1 = wasm_v128_and(q1, m4), h0 = WE_HI4(q0), h1 = WE_HI4(q1); \
     const v128_t s0 = SPLAT16(sc, 2 * j), s1 = SPLAT16(sc, 2 * j + 1);                                             \
     for (int c = 0; c < NC; c++) {                                                                                 \
       const int8_t *xx = act_qs(a[c]) + QK_K * i + 64 * j;                                                         \

@@ -180,8 +180,10 @@ WE_INLINE v128_t q5_high(uint32_t qh, int half) {
 /* q (0..31) of a Q4_0/Q4_1/Q5_0/Q5_1 block: elements 0..15 in *lo, 16..31 in *hi */
 WE_INLINE void unsigned_quants(const uint8_t *w, int qs_off, int high, v128_t *lo, v128_t *hi) {
   const v128_t q = wasm_v128_load(w + qs_off);
-  *lo = wasm_v128_and(q, wasm_i8x16_splat(0x0f));
-  *hi = wasm_u8x16_shr(q, 4);
+  const v128_t m = wasm_i8x16_splat(0x0f);
+  *lo = wasm_v128_and(q, m);
+  /* a 16-bit shift and the same mask: x86 has no byte shift, and V8 rebuilds the mask of i8x16.shr_u every time */
+  *hi = wasm_v128_and(wasm_u16x8_shr(q, 4), m);
   if (high) {
     const uint32_t qh = we_rd32(w + qs_off - 4);
     *lo = wasm_v128_or(*lo, q5_high(qh, 0));
@@ -199,27 +201,34 @@ WE_INLINE v128_t unsigned_sum(v128_t lo, v128_t hi, const int8_t *x) {
  * block scales convert 4 at a time and the offset/min term is one f32x4 multiply-add per 4 blocks. */
 WE_INLINE void unsigned_dot(int32_t n, const uint8_t *w, const void *const *a, float *out, int NC, int bytes, int qs_off, int high, int has_min, float off) {
   const int nb = n / QK;
-  v128_t acc[4], acc2[4];
-  for (int c = 0; c < NC; c++) acc[c] = acc2[c] = wasm_f32x4_splat(0.0f);
+  /* One column (a GEMV) is latency-bound on its accumulator: odd blocks and the min term go into a second chain.
+     Several columns are independent chains already, and a second set would spill (V8 has 16 xmm registers). */
+  const int two = NC == 1;
+  v128_t acc[4], acc1 = wasm_f32x4_splat(0.0f);
+  for (int c = 0; c < NC; c++) acc[c] = wasm_f32x4_splat(0.0f);
   int i = 0;
   for (; i + 4 <= nb; i += 4, w += 4 * bytes) {
     const v128_t dw = we_fp16x4_to_f32(w, bytes);
-    const v128_t mn = has_min ? we_fp16x4_to_f32(w + 2, bytes) : dw;
+    /* the min (or -offset * d) times the block sums joins the same sums: only the lane sum matters */
+    const v128_t mn = has_min ? we_fp16x4_to_f32(w + 2, bytes) : wasm_f32x4_mul(dw, wasm_f32x4_splat(-off));
     v128_t sc[4];
     for (int c = 0; c < NC; c++) {
       sc[c] = wasm_f32x4_mul(dw, wasm_v128_load(act_d(a[c], n) + i));
-      acc2[c] = we_madd(mn, wasm_v128_load(act_dxs(a[c], n) + i), acc2[c]);
+      if (two) acc1 = we_madd(mn, wasm_v128_load(act_dxs(a[c], n) + i), acc1);
+      else acc[c] = we_madd(mn, wasm_v128_load(act_dxs(a[c], n) + i), acc[c]);
     }
     for (int b = 0; b < 4; b++) {
       v128_t lo, hi;
       unsigned_quants(w + b * bytes, qs_off, high, &lo, &hi);
       for (int c = 0; c < NC; c++) {
         const v128_t s = wasm_f32x4_convert_i32x4(unsigned_sum(lo, hi, act_qs(a[c]) + QK * (i + b)));
-        acc[c] = we_madd(s, b == 0 ? WE_LANE(sc[c], 0) : b == 1 ? WE_LANE(sc[c], 1) : b == 2 ? WE_LANE(sc[c], 2) : WE_LANE(sc[c], 3), acc[c]);
+        const v128_t f = b == 0 ? WE_LANE(sc[c], 0) : b == 1 ? WE_LANE(sc[c], 1) : b == 2 ? WE_LANE(sc[c], 2) : WE_LANE(sc[c], 3);
+        if (two && (b & 1)) acc1 = we_madd(s, f, acc1);
+        else acc[c] = we_madd(s, f, acc[c]);
       }
     }
   }
-  for (int c = 0; c < NC; c++) out[c] = we_hsum_f32x4(acc[c]) + (has_min ? 1.0f : -off) * we_hsum_f32x4(acc2[c]);
+  for (int c = 0; c < NC; c++) out[c] = we_hsum_f32x4(two ? wasm_f32x4_add(acc[c], acc1) : acc[c]);
   for (; i < nb; i++, w += bytes) {
     v128_t lo, hi;
     unsigned_quants(w, qs_off, high, &lo, &hi);
@@ -253,7 +262,7 @@ WE_INLINE void signed_values(const uint8_t *w, int iq4, v128_t *v0, v128_t *v1) 
     const v128_t kv = wasm_v128_load(we_kvalues_iq4nl);
     const v128_t q = wasm_v128_load(w + 2);
     *v0 = wasm_i8x16_swizzle(kv, wasm_v128_and(q, wasm_i8x16_splat(0x0f)));
-    *v1 = wasm_i8x16_swizzle(kv, wasm_u8x16_shr(q, 4));
+    *v1 = wasm_i8x16_swizzle(kv, WE_HI4(q));
   } else {
     *v0 = wasm_v128_load(w + 2);
     *v1 = wasm_v128_load(w + 18);
