@@ -99,6 +99,7 @@ describe('chat page on a tiny MoE', () => {
     expect(hybrid.gpu).toBeGreaterThan(0);
     expect(hybrid.cpu).toBe(3); // the experts of both layers and the embedding table
     expect(await page.locator('#engine-memory').innerText()).toMatch(/wasm memory 1: \d+\.\d MiB/);
+    expect(await page.locator('#engine-memory').innerText()).toMatch(/GPU buffers \d+\.\d MiB/);
     expect(await page.locator('#engine-step').innerText()).toMatch(/none yet/);
 
     await page.fill('#chat-input', PROMPT);

@@ -74,6 +74,7 @@ export async function nodeComputeDevices(device: 'auto' | 'gpu' | 'cpu'): Promis
       const ex = new WebGpuExecutor(ctx, o.weights, { nCtx: o.nCtx, shaders });
       return Object.assign(ex, {
         label: `WebGPU (${ctx.caps.description || 'adapter'})`,
+        memoryBytes: () => [ex.allocatedBytes()],
         dispose: () => {
           ex.destroy();
           ctx.device.destroy();

@@ -78,6 +78,7 @@ export async function browserComputeDevices(device: 'auto' | 'gpu' | 'cpu'): Pro
       const ex = new WebGpuExecutor(ctx, o.weights, { nCtx: o.nCtx, shaders });
       return Object.assign(ex, {
         label: `WebGPU (${ctx.caps.description || 'adapter'})`,
+        memoryBytes: () => [ex.allocatedBytes()],
         dispose: () => {
           ex.destroy();
           ctx.device.destroy();

@@ -69,6 +69,13 @@ export class BufferPool {
     return list[index]!;
   }
 
+  /** Bytes of the activation buffers created so far. */
+  bytes(): number {
+    let n = 0;
+    for (const [size, list] of this.classes) n += size * list.length;
+    return n;
+  }
+
   destroy(): void {
     for (const list of this.classes.values()) for (const b of list) b.destroy();
     this.classes.clear();

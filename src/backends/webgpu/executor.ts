@@ -219,6 +219,14 @@ export class WebGpuExecutor implements GraphExecutor {
     });
   }
 
+  /** Bytes of the GPU buffers this executor holds now: weights, KV caches, activations, staging. */
+  allocatedBytes(): number {
+    let n = this.weights.bytes() + this.pool.bytes();
+    for (const b of this.kv.values()) n += b.size;
+    for (const b of this.extra) n += b.size;
+    return n;
+  }
+
   destroy(): void {
     this.pool.destroy();
     this.weights.destroy();

@@ -96,6 +96,14 @@ export class WeightStore {
     }
   }
 
+  /** Bytes of the weight buffers on the device (raw blocks and f32 copies). */
+  bytes(): number {
+    let n = 0;
+    for (const w of this.raws.values()) for (const s of w.segments) n += s.buffer.size;
+    for (const b of this.f32s.values()) n += b.size;
+    return n;
+  }
+
   destroy(): void {
     for (const w of this.raws.values()) for (const s of w.segments) s.buffer.destroy();
     for (const b of this.f32s.values()) b.destroy();
