@@ -229,7 +229,7 @@ describe('bench page', () => {
     expect(tableText).toMatch(/hybrid: WebGPU \(.*\) \+ WASM (relaxed|simd128|scalar) ×2 threads/);
     expect(tableText).toMatch(/hybrid: mixtral\.yaml/);
     expect(tableText).toMatch(/all GPU: all-gpu\.yaml/);
-    expect(tableText).toMatch(/WASM (relaxed|simd128|scalar) ×1 threads\s+all CPU: all-cpu\.yaml/);
+    expect(tableText).toMatch(/WASM (relaxed|simd128|scalar) ×1 thread\s+all CPU: all-cpu\.yaml/);
     expect(tableText).toMatch(/1 → 0 \(GPU only\)/);
     // One kernel table per load: hybrid = matrices on the GPU, routed experts on the CPU; all GPU; all CPU.
     const secs = await kernelSections(page);

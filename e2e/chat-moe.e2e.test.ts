@@ -93,7 +93,7 @@ describe('chat page on a tiny MoE', () => {
     await expectEngineReady(page);
     expect(await page.locator('#rules-name').textContent()).toContain('mixtral.yaml');
     expect(await page.locator('#rules-text').inputValue()).toContain('extends: moe-experts-cpu.yaml');
-    expect(await page.locator('#engine-backend').innerText()).toMatch(/^hybrid: WebGPU \(.*\) \+ WASM (relaxed|simd128|scalar) ×1 threads$/);
+    expect(await page.locator('#engine-backend').innerText()).toMatch(/^hybrid: WebGPU \(.*\) \+ WASM (relaxed|simd128|scalar) ×1 thread$/);
     const hybrid = await placement(page);
     expect(hybrid.rules).toBe('mixtral.yaml');
     expect(hybrid.gpu).toBeGreaterThan(0);
@@ -144,7 +144,7 @@ describe('chat page on a tiny MoE', () => {
     await after(page, 'loads', () => page.click('#load-button'));
     await expectEngineReady(page);
     expect(await page.locator('#rules-name').textContent()).toContain('all-cpu.yaml');
-    expect(await page.locator('#engine-backend').innerText()).toMatch(/^WASM (relaxed|simd128|scalar) ×1 threads$/);
+    expect(await page.locator('#engine-backend').innerText()).toMatch(/^WASM (relaxed|simd128|scalar) ×1 thread$/);
     expect(await placement(page)).toMatchObject({ rules: 'all-cpu.yaml', gpu: 0 });
     expect(await page.locator('.msg').count()).toBe(0); // a new load starts a new conversation
     await page.fill('#chat-input', PROMPT);

@@ -121,9 +121,11 @@ const v2 = (x: Record<string, unknown> | undefined): Record<string, Record<strin
 md.push('## DeepSeek-V2-Lite-shaped Q4_K_M (9.66 GiB), every op on the CPU', '');
 md.push('| where | memories | load s | prefill t/s | decode t/s | peak memory ÷ weight bytes |', '|---|---|---|---|---|---|');
 const vn = v2(v2Node);
-if (vn !== undefined) md.push(`| Node (VmHWM of the process) | ${vn['result']?.['shards']} | ${f((vn['result']?.['loadMs'] ?? NaN) / 1000, 1)} | ${f(vn['result']?.['prefillTokensPerS'])} | ${f(vn['result']?.['decodeTokensPerS'])} | ${f(vn['memory']?.['peakOverWeights'], 3)} |`);
+if (vn !== undefined) md.push(`| Node, ${vn['threads']} threads (VmHWM of the process) | ${vn['result']?.['shards']} | ${f((vn['result']?.['loadMs'] ?? NaN) / 1000, 1)} | ${f(vn['result']?.['prefillTokensPerS'])} | ${f(vn['result']?.['decodeTokensPerS'])} | ${f(vn['memory']?.['peakOverWeights'], 3)} |`);
+const vc1 = v2(read<Record<string, unknown>>('v2lite-cpu-chromium-1t.json', OUT));
+if (vc1 !== undefined) md.push(`| Chromium, 1 thread | ${vc1['result']?.['shards']} | ${f((vc1['result']?.['loadMs'] ?? NaN) / 1000, 1)} | ${f(vc1['result']?.['prefillTokensPerS'])} | ${f(vc1['result']?.['decodeTokensPerS'])} | ${f(vc1['memory']?.['peakRssOverWeights'], 3)} / ${f(vc1['memory']?.['peakPssOverWeights'], 3)} |`);
 const vc = v2(v2Chromium);
-if (vc !== undefined) md.push(`| Chromium (sum of RSS / of PSS over its processes) | ${vc['result']?.['shards']} | ${f((vc['result']?.['loadMs'] ?? NaN) / 1000, 1)} | ${f(vc['result']?.['prefillTokensPerS'])} | ${f(vc['result']?.['decodeTokensPerS'])} | ${f(vc['memory']?.['peakRssOverWeights'], 3)} / ${f(vc['memory']?.['peakPssOverWeights'], 3)} |`);
+if (vc !== undefined) md.push(`| Chromium, ${vc['threads']} threads (sum of RSS / of PSS over its processes) | ${vc['result']?.['shards']} | ${f((vc['result']?.['loadMs'] ?? NaN) / 1000, 1)} | ${f(vc['result']?.['prefillTokensPerS'])} | ${f(vc['result']?.['decodeTokensPerS'])} | ${f(vc['memory']?.['peakRssOverWeights'], 3)} / ${f(vc['memory']?.['peakPssOverWeights'], 3)} |`);
 md.push('');
 const old = existsSync(new URL('wasm-cpu.md', OUT)) ? readFileSync(new URL('wasm-cpu.md', OUT), 'utf8') : '';
 const analysis = old.includes(MARK) ? old.slice(old.indexOf(MARK)) : `${MARK}\n\n## What limits each number\n\n(to be written)\n`;

@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { physicalCores } from '../src/cli/node-wasm.ts';
-import { memorySampler, pageKtweb, withModelPage } from '../e2e/wasm-model-run.ts';
+import { descendantsMemory, memorySampler, pageKtweb, withModelPage } from '../e2e/wasm-model-run.ts';
 import { ensureKernelsBuilt } from '../tests/backends/wasm/build.ts';
 
 const { values: a } = parseArgs({
@@ -27,7 +27,7 @@ const threads = a.threads !== undefined ? Number(a.threads) : physicalCores();
 let mem: ReturnType<typeof memorySampler> | undefined;
 let idle = { rss: 0, pss: 0, pids: 0 };
 const { env, result } = await withModelPage([a.gguf], async (page) => {
-  idle = memorySampler().now();
+  idle = descendantsMemory();
   mem = memorySampler(200);
   const progress = setInterval(() => {
     void page.evaluate(() => window.wasmModel.log.at(-1) ?? '').then((l) => l && console.log(`${l}  [chromium rss ${(mem!.now().rss / 2 ** 30).toFixed(2)} GiB]`), () => {});

@@ -2,7 +2,7 @@
 // spawned from this worker (they share one WebAssembly.Memory; the page is crossOriginIsolated). The kernel
 // binaries are assets Vite fingerprints (`npm run build:wasm` makes them before dev or build).
 import type { WasmIsa } from '../backends/wasm/abi.ts';
-import { WasmExecutor } from '../backends/wasm/executor.ts';
+import { ShardedWasmExecutor } from '../backends/wasm/sharded.ts';
 import { compileKernels, WasmRuntime, type KernelModules, type WasmPlatform } from '../backends/wasm/runtime.ts';
 import { requestGpuContext } from '../backends/webgpu/device.ts';
 import { WebGpuExecutor } from '../backends/webgpu/executor.ts';
@@ -41,16 +41,12 @@ const platform: WasmPlatform = {
 
 async function cpuExecutor(o: DeviceExecutorOptions): Promise<DeviceExecutor> {
   if (!crossOriginIsolated) throw new EngineError('bad_argument', 'the page is not cross-origin isolated, so WASM threads cannot share memory; serve it with COOP/COEP headers (README)');
-  const rt = await WasmRuntime.create({ modules: await kernels(), platform, threads: o.cpuThreads ?? navigator.hardwareConcurrency });
-  const ex = new WasmExecutor(rt, o.weights, o.nCtx);
-  const free = ex.dispose.bind(ex);
-  return Object.assign(ex, {
-    label: `WASM ${rt.isa} ×${rt.threads} threads`,
-    memoryBytes: () => [rt.memory.buffer.byteLength],
-    dispose: async () => {
-      free();
-      await rt.dispose();
-    },
+  const modules = await kernels();
+  // weights sharded over as many wasm32 memories as they need, each with its own worker pool (ARCHITECTURE.md)
+  return ShardedWasmExecutor.create({
+    nCtx: o.nCtx,
+    weights: o.weights,
+    createRuntime: () => WasmRuntime.create({ modules, platform, threads: o.cpuThreads ?? navigator.hardwareConcurrency }),
   });
 }
 
