@@ -10,6 +10,7 @@
 // gives GPU (attention … router) → CPU (experts) ∥ GPU (shared experts) → GPU (add …); with expert deferral the
 // deferred experts form their own CPU segment that runs beside the next layer's attention.
 import type { Graph, GraphNode, NodeSpec } from '../graph/graph.ts';
+import { cutRuns } from '../graph/subgraph.ts';
 
 export type SegmentDevice = 'gpu' | 'cpu';
 
@@ -32,9 +33,7 @@ const LEAF = new Set<NodeSpec['op']>(['weight', 'input']);
  * the other device that depends on it (∞: none) —, ties in graph order. With one device everywhere this is the
  * graph order.
  */
-function overlapOrder(g: Graph, dev: readonly SegmentDevice[], compute: readonly GraphNode[]): GraphNode[] {
-  const consumers: number[][] = g.nodes.map(() => []);
-  for (const n of compute) for (const s of n.src) consumers[s]!.push(n.id);
+function overlapOrder(g: Graph, dev: readonly SegmentDevice[], compute: readonly GraphNode[], consumers: readonly number[][]): GraphNode[] {
   const urgency = new Array<number>(g.nodes.length).fill(Infinity);
   for (let i = compute.length - 1; i >= 0; i--) {
     const n = compute[i]!;
@@ -79,13 +78,13 @@ export function splitGraph(g: Graph, deviceOf: (n: GraphNode) => SegmentDevice, 
   for (const n of g.nodes) dev[n.id] = deviceOf(n);
   for (const n of g.nodes) for (const s of n.src) if (LEAF.has(g.nodes[s]!.spec.op) && g.nodes[s]!.id < n.id) dev[s] = dev[n.id]!;
   const compute = g.nodes.filter((n) => !LEAF.has(n.spec.op)); // leaves are re-created inside the segments that read them
-  const order = o.overlap === true ? overlapOrder(g, dev, compute) : compute;
+  const consumers: number[][] = g.nodes.map(() => []);
+  for (const n of compute) for (const s of n.src) consumers[s]!.push(n.id);
+  const order = o.overlap === true ? overlapOrder(g, dev, compute, consumers) : compute;
 
   const runs: GraphNode[][] = [];
   const runDeps: Set<number>[] = [];
   const segOf = new Map<number, number>();
-  const consumers: number[][] = g.nodes.map(() => []);
-  for (const n of compute) for (const s of n.src) consumers[s]!.push(n.id);
   let handOffReady = false;
   for (const n of order) {
     const cur = runs.length - 1;
@@ -104,40 +103,8 @@ export function splitGraph(g: Graph, deviceOf: (n: GraphNode) => SegmentDevice, 
     // other device can start (e.g. the immediate experts' sum, before the deferred experts).
     handOffReady = consumers[n.id]!.some((c) => dev[c] !== dev[n.id] && g.nodes[c]!.src.every((s) => LEAF.has(g.nodes[s]!.spec.op) || dev[s] === dev[c] || segOf.has(s)));
   }
-  // Which values each segment must hand on: read by another segment, or the graph's output.
-  const handOn = runs.map(() => new Set<number>());
-  for (const n of compute) {
-    for (const s of n.src) {
-      const from = segOf.get(s);
-      if (from !== undefined && from !== segOf.get(n.id)) handOn[from]!.add(s);
-    }
-  }
-  handOn[segOf.get(g.output)!]!.add(g.output);
-
-  return runs.map((run, i) => {
-    const nodes: GraphNode[] = [];
-    const local = new Map<number, number>();
-    const externals = new Map<number, number>();
-    const add = (spec: NodeSpec, src: number[], orig: GraphNode): number => {
-      const id = nodes.length;
-      nodes.push({ id, spec, src, shape: orig.shape, module: orig.module });
-      return id;
-    };
-    const ref = (s: number): number => {
-      const have = local.get(s);
-      if (have !== undefined) return have;
-      const o = g.nodes[s]!;
-      const id = LEAF.has(o.spec.op) ? add(o.spec, [], o) : add({ op: 'external' }, [], o);
-      if (!LEAF.has(o.spec.op)) externals.set(id, s);
-      local.set(s, id);
-      return id;
-    };
-    for (const n of run) local.set(n.id, add(n.spec, n.src.map(ref), n));
-    const outputs = new Map([...handOn[i]!].map((o) => [o, local.get(o)!] as const));
-    // The segment's own output: the graph's output where it holds it (segment.run() returns that), else its last node.
-    const last = run[run.length - 1]!;
-    const out = local.get(g.output) ?? local.get(last.id)!;
-    const deps = [...runDeps[i]!].sort((a, b) => a - b);
-    return { device: dev[last.id]!, graph: { nodes, output: out, nTokens: g.nTokens }, externals, outputs, deps };
+  return cutRuns(g, runs, (n) => LEAF.has(n.spec.op), [g.output]).map((sub, i) => {
+    const run = runs[i]!;
+    return { device: dev[run[run.length - 1]!.id]!, deps: [...runDeps[i]!].sort((a, b) => a - b), ...sub };
   });
 }
