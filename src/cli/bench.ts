@@ -8,9 +8,11 @@ import { cpus, totalmem } from 'node:os';
 import type { Command } from 'commander';
 import type { KernelStat } from '../api/types.ts';
 import { EngineError } from '../core/errors.ts';
+import { mulberry32 } from '../core/random.ts';
 import { HybridExecutor } from '../runtime/hybrid-executor.ts';
 import { cpuBytesPerToken } from '../runtime/cpu-bytes.ts';
 import { nodeDevices } from '../runtime/placement-devices.ts';
+import { argmax } from '../runtime/sampler.ts';
 import { measureDramGBps } from './dram-probe.ts';
 import { addEngineOptions, intArg, loadEngine, type EngineCliOptions } from './engine-options.ts';
 import { physicalCores } from './node-wasm.ts';
@@ -72,17 +74,6 @@ export interface KernelRun {
 
 const PLACEMENTS: Record<string, string | undefined> = { hybrid: undefined, 'all-gpu': 'all-gpu.yaml', 'all-cpu': 'all-cpu.yaml' };
 
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 interface PlacementResult {
   readonly rows: BenchRow[];
   readonly kernels?: KernelRun;
@@ -102,7 +93,7 @@ async function benchPlacement(o: BenchOptions, placement: string, threads: numbe
     const where = nodeDevices(plan);
     const cpuBytes = cpuBytesPerToken(decodeGraph, (n) => where(n, 1) === 'cpu', (n) => plan.tensorBytes.get(n) ?? 0);
     const hybrid = executor.exec instanceof HybridExecutor ? executor.exec : undefined;
-    const rand = mulberry(intArg('seed', o.seed, 0));
+    const rand = mulberry32(intArg('seed', o.seed, 0));
     const rows: BenchRow[] = [];
     for (const len of lengths) {
       let best: BenchRow | undefined;
@@ -110,13 +101,13 @@ async function benchPlacement(o: BenchOptions, placement: string, threads: numbe
         session.reset();
         const prompt = Array.from({ length: len }, () => 1 + Math.floor(rand() * (model.hp.nVocab - 1)));
         const p0 = performance.now();
-        let next = (await session.evalTopK(prompt, { k: 1 }))?.ids[0] ?? argmaxOf(await session.eval(prompt));
+        let next = (await session.evalTopK(prompt, { k: 1 }))?.ids[0] ?? argmax(await session.eval(prompt));
         const prefillMs = performance.now() - p0;
         const acc = { wallMs: 0, gpuBusyMs: 0, cpuBusyMs: 0, overlapMs: 0, outsideMs: 0, segments: 0 };
         const d0 = performance.now();
         for (let i = 0; i < gen; i++) {
           const s0 = performance.now();
-          next = (await session.evalTopK([next], { k: 1 }))?.ids[0] ?? argmaxOf(await session.eval([next]));
+          next = (await session.evalTopK([next], { k: 1 }))?.ids[0] ?? argmax(await session.eval([next]));
           const wall = performance.now() - s0;
           acc.wallMs += wall;
           if (hybrid !== undefined) {
@@ -172,11 +163,6 @@ async function benchPlacement(o: BenchOptions, placement: string, threads: numbe
 
 const round1 = (v: number): number => Math.round(v * 10) / 10;
 
-function argmaxOf(l: Float32Array): number {
-  let b = 0;
-  for (let i = 1; i < l.length; i++) if (l[i]! > l[b]!) b = i;
-  return b;
-}
 
 function list(name: string, v: string): number[] {
   const out = v.split(',').map((s) => intArg(name, s.trim(), 1));

@@ -7,6 +7,7 @@ import { EngineError } from '../core/errors.ts';
 import type { GraphExecutor, RunInputs } from '../graph/executor.ts';
 import type { Graph, GraphNode } from '../graph/graph.ts';
 import { splitGraph, type Segment, type SegmentDevice } from './segments.ts';
+import { withRepeatPenalty } from './sampler.ts';
 import type { TopKExecutor, TopKOptions } from './session.ts';
 
 export interface HybridStats {
@@ -122,8 +123,7 @@ export class HybridExecutor implements GraphExecutor {
 
 /** The k best logits (after llama.cpp's repeat penalty), sorted descending, ties by lower id: the sampler's order. */
 export function topKOnHost(logits: Float32Array, o: TopKOptions): { ids: Int32Array; logits: Float32Array } {
-  const l = o.penaltyIds !== undefined && o.penalty !== undefined && o.penalty !== 1 ? logits.slice() : logits;
-  if (l !== logits) for (const t of new Set(o.penaltyIds)) l[t] = l[t]! > 0 ? l[t]! / o.penalty! : l[t]! * o.penalty!;
+  const l = withRepeatPenalty(logits, o.penaltyIds, o.penalty);
   const idx = Array.from(l.keys()).sort((a, b) => l[b]! - l[a]! || a - b).slice(0, o.k);
   return { ids: Int32Array.from(idx), logits: Float32Array.from(idx, (i) => l[i]!) };
 }

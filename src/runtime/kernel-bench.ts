@@ -11,6 +11,7 @@
 // graph under timestamp queries (WebGpuExecutor.profile), the GPU time of the same calls is reported too.
 import { EngineError } from '../core/errors.ts';
 import { ggmlTypeName } from '../core/ggml-type.ts';
+import { mulberry32 } from '../core/random.ts';
 import type { GraphExecutor, RunInputs } from '../graph/executor.ts';
 import { GraphBuilder, type Graph, type GraphNode, type Shape } from '../graph/graph.ts';
 import { HybridExecutor } from './hybrid-executor.ts';
@@ -112,17 +113,6 @@ function weightBehind(g: Graph, id: number): string | undefined {
 const numel = (s: Shape): number => s.reduce((a, b) => a * b, 1);
 const same = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 /**
  * The kernel kinds of a decode graph (one token): every mul_mat / mul_mat_heads / moe_experts node whose matrices
  * are weights, grouped by (op, device, weight types, shapes), in first-use order, each with a graph that calls it
@@ -176,7 +166,7 @@ function caseOf(k: Kind, shapes: ReadonlyMap<string, Shape>, seed: number): Kern
     }),
   );
   const graph = b.build(outputs[outputs.length - 1]!);
-  const rand = mulberry(seed);
+  const rand = mulberry32(seed);
   const xv = Float32Array.from({ length: numel(k.xShape) }, () => rand() * 2 - 1);
   const nExpert = k.seen[0]![2] ?? 1;
   const nUsed = k.nUsed ?? 0;

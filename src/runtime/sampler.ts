@@ -54,10 +54,7 @@ export class Sampler {
   }
 
   sample(logits: Float32Array): number {
-    const l = this.o.repeatPenalty !== 1 ? logits.slice() : logits;
-    if (this.o.repeatPenalty !== 1) {
-      for (const t of new Set(this.recent)) l[t] = l[t]! > 0 ? l[t]! / this.o.repeatPenalty : l[t]! * this.o.repeatPenalty;
-    }
+    const l = withRepeatPenalty(logits, this.recent, this.o.repeatPenalty);
     if (this.o.temperature === 0) return argmax(l);
     // Candidates sorted by logit, cut by top-k first (cheap), then softmax at temperature.
     let idx = Array.from(l.keys()).sort((a, b) => l[b]! - l[a]! || a - b);
@@ -106,6 +103,17 @@ export class Sampler {
     }
     return idx[keep - 1]!;
   }
+}
+
+/**
+ * llama.cpp's repetition penalty: positive logits of `ids` divided by `penalty`, negative ones multiplied; each id
+ * once. Returns `logits` itself when there is nothing to do, else a penalized copy.
+ */
+export function withRepeatPenalty(logits: Float32Array, ids: Iterable<number> | undefined, penalty: number | undefined): Float32Array {
+  if (ids === undefined || penalty === undefined || penalty === 1) return logits;
+  const l = logits.slice();
+  for (const t of new Set(ids)) l[t] = l[t]! > 0 ? l[t]! / penalty : l[t]! * penalty;
+  return l;
 }
 
 export function argmax(l: Float32Array): number {

@@ -1,18 +1,11 @@
 // Shared test utilities for the quant tests: a seedable PRNG (the seed goes into every failure message so a
 // failing random case can be replayed), error metrics and byte builders.
+import { mulberry32 } from '../../src/core/random.ts';
 import { QUANT_TRAITS } from '../../src/quant/index.ts';
 import type { QuantTraits } from '../../src/quant/index.ts';
 
 /** mulberry32: small, fast, and fully determined by the 32-bit seed. */
-export function makeRng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const makeRng = mulberry32;
 
 /** A fresh seed per run; override with QUANT_TEST_SEED to replay a failure. */
 export function freshSeed(): number {
