@@ -5,10 +5,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError } from '../core/errors.ts';
-import { requestGpuContext } from '../backends/webgpu/device.ts';
-import { WebGpuExecutor } from '../backends/webgpu/executor.ts';
+import { adapterDescription } from '../backends/webgpu/device.ts';
 import { shaderLibrary, type ShaderLibrary } from '../backends/webgpu/wgsl-pre.ts';
-import { isSoftwareAdapter, type ComputeDevices, type DeviceExecutor, type DeviceExecutorOptions } from '../runtime/engine-executor.ts';
+import { isSoftwareAdapter, type ComputeDevices } from '../runtime/engine-executor.ts';
+import { webGpuDeviceExecutor } from '../runtime/webgpu-device.ts';
 import { nodeCpuExecutor } from './node-wasm.ts';
 
 const SHADERS = fileURLToPath(new URL('../../shaders/', import.meta.url));
@@ -48,13 +48,12 @@ async function findAdapter(): Promise<{ adapter: GPUAdapter; description: string
   dawn ??= create([]);
   const adapter = await dawn.requestAdapter({ powerPreference: 'high-performance' });
   if (adapter === null) return 'no WebGPU adapter was found (no Vulkan GPU driver; on a CPU-only machine start with VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json for software WebGPU)';
-  const i = adapter.info;
-  return { adapter, description: [i.vendor, i.architecture, i.device, i.description].filter((x) => x !== '').join(' ') };
+  return { adapter, description: adapterDescription(adapter.info) };
 }
 
 export async function nodeComputeDevices(device: 'auto' | 'gpu' | 'cpu'): Promise<ComputeDevices> {
   // the WASM kernels on worker_threads, weights sharded over as many wasm32 memories as they need
-  const cpu = (o: DeviceExecutorOptions): Promise<DeviceExecutor> => nodeCpuExecutor(o);
+  const cpu = nodeCpuExecutor;
   if (device === 'cpu') return { cpu, gpuMissing: 'the GPU was not asked for (--device cpu)' };
   if (device === 'auto' && !vulkanDriverListed()) return { cpu, gpuMissing: 'no Vulkan driver is installed, so Dawn sees no GPU' };
   const found = await findAdapter();
@@ -70,16 +69,7 @@ export async function nodeComputeDevices(device: 'auto' | 'gpu' | 'cpu'): Promis
       // an adapter gives one device: ask again for each load (the first answer decided auto/software above)
       const again = await findAdapter();
       if (typeof again === 'string') throw new EngineError('device_lost', `the GPU went away: ${again}`);
-      const ctx = await requestGpuContext(again.adapter, { timestamps: true });
-      const ex = new WebGpuExecutor(ctx, o.weights, { nCtx: o.nCtx, shaders });
-      return Object.assign(ex, {
-        label: `WebGPU (${ctx.caps.description || 'adapter'})`,
-        memoryBytes: () => [ex.allocatedBytes()],
-        dispose: () => {
-          ex.destroy();
-          ctx.device.destroy();
-        },
-      });
+      return webGpuDeviceExecutor(again.adapter, o, shaders, { timestamps: true });
     },
   };
 }

@@ -4,11 +4,11 @@
 import type { WasmIsa } from '../backends/wasm/abi.ts';
 import { ShardedWasmExecutor } from '../backends/wasm/sharded.ts';
 import { compileKernels, WasmRuntime, type KernelModules, type WasmPlatform } from '../backends/wasm/runtime.ts';
-import { requestGpuContext } from '../backends/webgpu/device.ts';
-import { WebGpuExecutor } from '../backends/webgpu/executor.ts';
+import { adapterDescription } from '../backends/webgpu/device.ts';
 import { viteShaderLibrary } from '../backends/webgpu/shaders-vite.ts';
 import { EngineError } from '../core/errors.ts';
 import { isSoftwareAdapter, type ComputeDevices, type DeviceExecutor, type DeviceExecutorOptions } from '../runtime/engine-executor.ts';
+import { webGpuDeviceExecutor } from '../runtime/webgpu-device.ts';
 
 const KERNELS: Record<WasmIsa, URL> = {
   scalar: new URL('../../wasm/out/kernels-scalar.wasm', import.meta.url),
@@ -57,8 +57,7 @@ export async function browserComputeDevices(device: 'auto' | 'gpu' | 'cpu'): Pro
   if (gpuApi === undefined) return { cpu, gpuMissing: 'this browser has no WebGPU (navigator.gpu is missing)' };
   const adapter = await gpuApi.requestAdapter({ powerPreference: 'high-performance' });
   if (adapter === null) return { cpu, gpuMissing: 'WebGPU found no adapter (a blocked or missing GPU driver)' };
-  const i = adapter.info;
-  const description = [i.vendor, i.architecture, i.device, i.description].filter((x) => x !== '').join(' ');
+  const description = adapterDescription(adapter.info);
   if (device === 'auto' && isSoftwareAdapter(description)) {
     return { cpu, gpuMissing: `the only WebGPU adapter is a software one (${description}), slower than the CPU kernels; choose the GPU device to use it anyway` };
   }
@@ -70,16 +69,7 @@ export async function browserComputeDevices(device: 'auto' | 'gpu' | 'cpu'): Pro
       // an adapter gives one device: ask again for each load (the first answer decided auto/software above)
       const again = await gpuApi.requestAdapter({ powerPreference: 'high-performance' });
       if (again === null) throw new EngineError('device_lost', 'the WebGPU adapter went away; reload the page');
-      const ctx = await requestGpuContext(again);
-      const ex = new WebGpuExecutor(ctx, o.weights, { nCtx: o.nCtx, shaders });
-      return Object.assign(ex, {
-        label: `WebGPU (${ctx.caps.description || 'adapter'})`,
-        memoryBytes: () => [ex.allocatedBytes()],
-        dispose: () => {
-          ex.destroy();
-          ctx.device.destroy();
-        },
-      });
+      return webGpuDeviceExecutor(again, o, shaders);
     },
   };
 }

@@ -5,6 +5,7 @@ import { installErrorTransfer, type EngineWorkerApi, type GpuProbe, type LoadedR
 import { LocalEngine } from '../api/local-engine.ts';
 import { modelSourceFromWorkerSource } from '../api/worker-sources.ts';
 import { isSoftwareAdapter } from '../runtime/engine-executor.ts';
+import { adapterDescription } from '../backends/webgpu/device.ts';
 import { browserComputeDevices } from './browser-devices.ts';
 
 // The shipped rule files, bundled as text so `extends:` resolves in the browser.
@@ -56,8 +57,7 @@ const api: EngineWorkerApi = {
     if (gpu === undefined) return { webgpu: false, adapter: null, software: false };
     const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (a === null) return { webgpu: true, adapter: null, software: false };
-    const i = a.info;
-    const adapter = [i.vendor, i.architecture, i.device, i.description].filter((s) => s !== '').join(' ');
+    const adapter = adapterDescription(a.info);
     return { webgpu: true, adapter, software: isSoftwareAdapter(adapter) };
   },
   plan(name, text) {

@@ -62,7 +62,12 @@ export function gpuContextFromDevice(device: GPUDevice, info?: GPUAdapterInfo): 
     maxWorkgroupStorage: l.maxComputeWorkgroupStorageSize,
     maxWorkgroupsPerDim: l.maxComputeWorkgroupsPerDimension,
     minUniformOffsetAlign: l.minUniformBufferOffsetAlignment,
-    description: [ai?.vendor, ai?.architecture, ai?.device, ai?.description].filter((s) => s !== undefined && s !== '').join(' '),
+    description: ai !== undefined ? adapterDescription(ai) : '',
   };
   return { device, caps };
+}
+
+/** vendor, architecture, device and driver description of an adapter, the empty ones left out. */
+export function adapterDescription(i: GPUAdapterInfo): string {
+  return [i.vendor, i.architecture, i.device, i.description].filter((x) => x !== undefined && x !== '').join(' ');
 }
