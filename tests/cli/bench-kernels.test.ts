@@ -2,25 +2,18 @@
 // overhead included) and the JSON carries it per (placement, threads); a GPU-only placement runs once; the kernels
 // of one decode step read the same bytes under every placement, and in hybrid the CPU's share is the routed
 // experts' (n_used of n_expert per layer), counted here from the GGUF's tensor table.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ktweb } from '../helpers/ktweb-cli.ts';
 import type { BenchRow, KernelRun } from '../../src/cli/bench.ts';
 import { mdNumber } from '../../src/gguf/metadata.ts';
 import { openGGUF } from '../../src/gguf/model.ts';
 import { NodeFileSource } from '../../src/storage/node-fs.ts';
 
-const run = promisify(execFile);
 let dir: string;
 let gguf: string;
-const ktweb = (...a: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-  run('node', ['bin/ktweb.mjs', ...a], { maxBuffer: 32 << 20 }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => e,
-  );
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ktweb-bench-kernels-'));

@@ -1,25 +1,18 @@
 // `ktweb bench` on a tiny MoE: every placement runs (hybrid and all-gpu on Dawn's SwiftShader, all-cpu on the
 // WASM kernels), the JSON carries finite speeds and a step breakdown that adds up, and the CPU bytes per token
 // the roofline divides by equal a count made here from the GGUF's tensor table.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ktweb } from '../helpers/ktweb-cli.ts';
 import { openGGUF } from '../../src/gguf/model.ts';
 import { mdNumber } from '../../src/gguf/metadata.ts';
 import { NodeFileSource } from '../../src/storage/node-fs.ts';
 import type { BenchRow } from '../../src/cli/bench.ts';
 
-const run = promisify(execFile);
 let dir: string;
 let gguf: string;
-const ktweb = (...a: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-  run('node', ['bin/ktweb.mjs', ...a], { maxBuffer: 32 << 20 }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => e,
-  );
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ktweb-bench-'));

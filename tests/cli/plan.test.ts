@@ -1,20 +1,13 @@
 // `ktweb plan` on a real (tiny) GGUF: the table names each module's devices and rule; a broken rules file exits 2
 // with file:line; a plan over the GPU budget is refused.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ktweb } from '../helpers/ktweb-cli.ts';
 
-const run = promisify(execFile);
 let dir: string;
 let gguf: string;
-const ktweb = (...a: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-  run('node', ['bin/ktweb.mjs', ...a], { maxBuffer: 32 << 20 }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => e,
-  );
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ktweb-plan-'));
