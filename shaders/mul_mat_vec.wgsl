@@ -139,38 +139,5 @@ fn main(
         workgroupBarrier();
     }
 #endif
-    let oo = col * P.o_cstride + bx * P.o_bstride + P.row0 + r0;
-#ifdef SG
-    let nsg = RED / NR;
-    for (var r = 0u; r < NR; r++) {
-        let s = subgroupAdd(acc[r]);
-        if (sgi == 0u) {
-            red[r * nsg + lid / sgs] = s;
-        }
-    }
-    workgroupBarrier();
-    if (lid < nr) {
-        var t = 0.0;
-        for (var i = 0u; i < (WG + sgs - 1u) / sgs; i++) {
-            t += red[lid * nsg + i];
-        }
-        O[oo + lid] = t;
-    }
-#else
-    for (var r = 0u; r < NR; r++) {
-        red[r * WG + lid] = acc[r];
-    }
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) {
-            for (var r = 0u; r < NR; r++) {
-                red[r * WG + lid] += red[r * WG + lid + s];
-            }
-        }
-        workgroupBarrier();
-    }
-    if (lid < nr) {
-        O[oo + lid] = red[lid * WG];
-    }
-#endif
+    #include "common/mul_mat_vec_reduce.wgsl"
 }
