@@ -75,22 +75,7 @@ fn main(
 #endif
 ) {
     KDIM = P.k;
-    let col = wid.y;
-    let r0 = wid.x * NR;
-#ifdef ID
-    if (lid == 0u) {
-        wg_expert = u32(RT[col * P.route_stride + wid.z]);
-    }
-    let e = workgroupUniformLoad(&wg_expert);
-    if (e < P.b0 || e >= P.b0 + P.nb_seg) {
-        return;
-    }
-    let wbase = (e - P.b0) * P.w_bstride;
-    let bx = wid.z;
-#else
-    let wbase = wid.z * P.w_bstride;
-    let bx = P.b0 + wid.z;
-#endif
+    #include "common/mul_mat_vec_rows.wgsl"
     let xo = col * P.x_cstride + bx * P.x_bstride;
     let nch = (P.k + DOT_CHUNK - 1u) / DOT_CHUNK;
     let nr = min(NR, P.m - r0);
