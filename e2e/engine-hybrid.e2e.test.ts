@@ -16,9 +16,7 @@ import { makeModel, type MakeModelOptions } from '../src/models/synth/make-model
 import { CpuRefExecutor } from '../src/backends/cpu-ref/executor.ts';
 import { readRuleFile } from '../src/cli/engine-options.ts';
 import type { WeightData } from '../src/graph/executor.ts';
-import { mdString } from '../src/gguf/metadata.ts';
-import { makeModel as modelFromMetadata } from '../src/models/model.ts';
-import { architecture } from '../src/models/registry.ts';
+import { modelFromGGUF } from '../src/models/registry.ts';
 import { defaultRulesFile, familyOf, loadRules, planPlacement } from '../src/placement/index.ts';
 import { HybridExecutor } from '../src/runtime/hybrid-executor.ts';
 import { nodeDevices } from '../src/runtime/placement-devices.ts';
@@ -67,7 +65,7 @@ describe('engine worker in Chromium: placements × architectures = llama.cpp', (
         const weights = new Map<string, WeightData>();
         for (const [n, t] of gguf.tensors) weights.set(n, { type: t.info.type, dims: t.info.dims, bytes: await gguf.readTensor(n) });
         const w = (n: string): WeightData => weights.get(n)!;
-        const model = modelFromMetadata(architecture(mdString(gguf.metadata, 'general.architecture', path), path), gguf.metadata, path, (n) => gguf.tensors.get(n)?.info.dims);
+        const model = modelFromGGUF(gguf);
         /** cpu-ref split as `rulesName` places the model: greedy ids and the top-2 margin at each step. */
         const reference = async (rulesName: string): Promise<{ ids: number[]; margins: number[] }> => {
           const rules = await loadRules(rulesName, readRuleFile, (_f, rel) => rel);

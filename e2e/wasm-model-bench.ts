@@ -4,11 +4,9 @@
 // the byte source into wasm memory; then a prefill of `promptTokens` and greedy decode steps, timed.
 import { ShardedWasmExecutor } from '../src/backends/wasm/sharded.ts';
 import type { WasmRuntime } from '../src/backends/wasm/runtime.ts';
-import { mdString } from '../src/gguf/metadata.ts';
 import type { GGUFModel } from '../src/gguf/model.ts';
 import type { Graph } from '../src/graph/graph.ts';
-import { makeModel } from '../src/models/model.ts';
-import { architecture } from '../src/models/registry.ts';
+import { modelFromGGUF } from '../src/models/registry.ts';
 
 export interface ModelBenchOptions {
   readonly promptTokens: number;
@@ -56,7 +54,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 export async function benchModel(gguf: GGUFModel, createRuntime: () => Promise<WasmRuntime>, o: ModelBenchOptions): Promise<ModelBenchResult> {
   const log = o.log ?? (() => {});
-  const model = makeModel(architecture(mdString(gguf.metadata, 'general.architecture', gguf.name), gguf.name), gguf.metadata, gguf.name, (n) => gguf.tensors.get(n)?.info.dims);
+  const model = modelFromGGUF(gguf);
   const ex = await ShardedWasmExecutor.create({ nCtx: o.nCtx, createRuntime, ...(o.shardBytes !== undefined ? { shardBytes: o.shardBytes } : {}) });
   try {
     const g1 = model.build({ nTokens: 1, allLogits: false });

@@ -5,10 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuRefExecutor } from '../src/backends/cpu-ref/executor.ts';
 import type { WeightData } from '../src/graph/executor.ts';
-import { mdString } from '../src/gguf/metadata.ts';
 import { openGGUF } from '../src/gguf/model.ts';
-import { makeModel } from '../src/models/model.ts';
-import { architecture } from '../src/models/registry.ts';
+import { modelFromGGUF } from '../src/models/registry.ts';
 import { NodeFileSource } from '../src/storage/node-fs.ts';
 import { ensureKernelsBuilt } from '../tests/backends/wasm/build.ts';
 import { startBrowser, type BrowserEnv } from './browser.ts';
@@ -30,7 +28,7 @@ afterAll(async () => {
 /** cpu-ref's greedy tokens for the page's prompt (llama.cpp activation rounding, as the kernels compute). */
 async function reference(): Promise<number[]> {
   const gguf = await openGGUF(await NodeFileSource.open(MODEL));
-  const model = makeModel(architecture(mdString(gguf.metadata, 'general.architecture', MODEL), MODEL), gguf.metadata, MODEL, (n) => gguf.tensors.get(n)?.info.dims);
+  const model = modelFromGGUF(gguf);
   const weights = new Map<string, WeightData>();
   for (const [n, t] of gguf.tensors) weights.set(n, { type: t.info.type, dims: t.info.dims, bytes: await gguf.readTensor(n) });
   await gguf.close();

@@ -8,11 +8,10 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuRefExecutor } from '../src/backends/cpu-ref/executor.ts';
-import { mdNumber, mdString } from '../src/gguf/metadata.ts';
+import { mdNumber } from '../src/gguf/metadata.ts';
 import { openGGUF } from '../src/gguf/model.ts';
 import type { WeightData } from '../src/graph/executor.ts';
-import { makeModel as modelOf } from '../src/models/model.ts';
-import { architecture } from '../src/models/registry.ts';
+import { modelFromGGUF } from '../src/models/registry.ts';
 import { makeModel, type MakeModelOptions } from '../src/models/synth/make-model.ts';
 import { NodeFileSink, NodeFileSource } from '../src/storage/node-fs.ts';
 import { nmse } from '../tests/conformance/cases.ts';
@@ -59,7 +58,7 @@ afterAll(async () => {
 /** cpu-ref's greedy run of the same prompt: logits per step as the page returns them. */
 async function reference(path: string, prompt: number[]): Promise<{ tokens: number[]; logits: Float32Array[] }> {
   const gguf = await openGGUF(await NodeFileSource.open(path));
-  const model = modelOf(architecture(mdString(gguf.metadata, 'general.architecture', path), path), gguf.metadata, path, (n) => gguf.tensors.get(n)?.info.dims);
+  const model = modelFromGGUF(gguf);
   const weights = new Map<string, WeightData>();
   for (const [n, t] of gguf.tensors) weights.set(n, { type: t.info.type, dims: t.info.dims, bytes: await gguf.readTensor(n) });
   await gguf.close();

@@ -7,9 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { EngineError } from '../core/errors.ts';
-import { mdString } from '../gguf/metadata.ts';
-import { makeModel } from '../models/model.ts';
-import { architecture } from '../models/registry.ts';
+import { modelFromGGUF } from '../models/registry.ts';
 import { defaultRulesFile, familyOf, loadRules, planPlacement, type PlacementPlan } from '../placement/index.ts';
 import { formatBytes, table } from './format.ts';
 import { loadConfig } from './load-text-model.ts';
@@ -39,7 +37,7 @@ export async function planFor(o: { ggufPath: string; modelPath?: string; rules?:
   const gguf = await openModelFile(o.ggufPath);
   try {
     const md = await loadConfig(gguf, o.modelPath);
-    const model = makeModel(architecture(mdString(md, 'general.architecture', gguf.name), gguf.name), md, gguf.name, (n) => gguf.tensors.get(n)?.info.dims);
+    const model = modelFromGGUF(gguf, md);
     // a path when it is one (or a file here), else a shipped rule file by name (`--rules all-cpu.yaml`)
     const given = o.rules !== undefined ? (o.rules.includes('/') || existsSync(o.rules) ? resolve(o.rules) : join(RULES_DIR, o.rules)) : undefined;
     const rulesFile = given ?? join(RULES_DIR, defaultRulesFile(model, familyOf(md, model)));

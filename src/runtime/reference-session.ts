@@ -2,12 +2,11 @@
 // appends tokens and returns logits. The oracle the hybrid engine is compared against.
 import { CpuRefExecutor, type WeightData } from '../backends/cpu-ref/executor.ts';
 import { EngineError } from '../core/errors.ts';
-import { mdString, type Metadata } from '../gguf/metadata.ts';
+import type { Metadata } from '../gguf/metadata.ts';
 import type { GGUFModel } from '../gguf/model.ts';
 import type { Graph } from '../graph/graph.ts';
 import type { Model } from '../models/model.ts';
-import { makeModel } from '../models/model.ts';
-import { architecture } from '../models/registry.ts';
+import { modelFromGGUF } from '../models/registry.ts';
 
 export class ReferenceSession {
   private nPast = 0;
@@ -22,9 +21,7 @@ export class ReferenceSession {
   /** `llamaCppRounding`: round matmul inputs as llama.cpp's CPU backend does (tests against llama.cpp). */
   /** `metadata`: the GGUF's metadata completed by an HF config (models/hf-config.ts); default the GGUF's own. */
   static async load(gguf: GGUFModel, nCtx = 512, llamaCppRounding = false, metadata: Metadata = gguf.metadata, onProgress?: (done: number, total: number) => void): Promise<ReferenceSession> {
-    const archName = mdString(metadata, 'general.architecture', gguf.name);
-    const arch = architecture(archName, gguf.name);
-    const model = makeModel(arch, metadata, gguf.name, (n) => gguf.tensors.get(n)?.info.dims);
+    const model = modelFromGGUF(gguf, metadata);
     // Build once to learn which tensors the graph uses, then read exactly those.
     const probe = model.build({ nTokens: 1, allLogits: false });
     const weights = new Map<string, WeightData>();

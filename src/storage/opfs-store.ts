@@ -9,7 +9,7 @@
 //
 // Reads: `file(id, name)` returns the OPFS File (a Blob); wrap it in BlobSource for ranged reads.
 import { EngineError, engineErrorFromJSON } from '../core/errors.ts';
-import { runImportJob, type ImportJobMessage, type ImportJobRequest, type ImportProgress, type ProgressFn } from './import-job.ts';
+import { runImportJob, type ImportJobMessage, type ImportJobRequest, type ProgressFn } from './import-job.ts';
 import {
   allEntries,
   deleteEntry,

@@ -21,10 +21,9 @@ import { CpuRefExecutor } from '../../src/backends/cpu-ref/executor.ts';
 import type { WeightData } from '../../src/graph/executor.ts';
 import { nodeComputeDevices } from '../../src/cli/node-devices.ts';
 import { readRuleFile } from '../../src/cli/engine-options.ts';
-import { mdString } from '../../src/gguf/metadata.ts';
 import { openGGUF, type GGUFModel } from '../../src/gguf/model.ts';
-import { makeModel as modelFromMetadata, type Model } from '../../src/models/model.ts';
-import { architecture } from '../../src/models/registry.ts';
+import { type Model } from '../../src/models/model.ts';
+import { modelFromGGUF } from '../../src/models/registry.ts';
 import { makeModel, type MakeModelOptions } from '../../src/models/synth/make-model.ts';
 import { defaultRulesFile, familyOf, loadRules, planPlacement } from '../../src/placement/index.ts';
 import { loadExecutor, type ComputeDevices } from '../../src/runtime/engine-executor.ts';
@@ -71,7 +70,7 @@ async function open(arch: MakeModelOptions['arch'] | 'stories260K'): Promise<{ p
     await makeModel({ arch, preset: 'tiny', quant: 'Q4_K_M', seed: 21 }, await NodeFileSink.create(path), ASSETS);
   }
   const gguf = await openGGUF(await NodeFileSource.open(path));
-  const model = modelFromMetadata(architecture(mdString(gguf.metadata, 'general.architecture', path), path), gguf.metadata, path, (n) => gguf.tensors.get(n)?.info.dims);
+  const model = modelFromGGUF(gguf);
   return { path, gguf, model };
 }
 

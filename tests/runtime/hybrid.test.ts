@@ -7,8 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuRefExecutor, type WeightData } from '../../src/backends/cpu-ref/executor.ts';
 import { openGGUF } from '../../src/gguf/model.ts';
-import { makeModel as modelFromMetadata } from '../../src/models/model.ts';
-import { architecture } from '../../src/models/registry.ts';
+import { modelFromGGUF } from '../../src/models/registry.ts';
 import { makeModel, type MakeModelOptions } from '../../src/models/synth/make-model.ts';
 import { defaultRulesFile, familyOf, loadRules, planPlacement } from '../../src/placement/index.ts';
 import { HybridExecutor } from '../../src/runtime/hybrid-executor.ts';
@@ -35,7 +34,7 @@ describe('hybrid split (cpu-ref on both sides) = whole graph', () => {
         await makeModel({ arch, preset: 'tiny', quant: 'Q8_0', seed: 4 }, await NodeFileSink.create(path), ASSETS);
         const gguf = await openGGUF(await NodeFileSource.open(path));
         const md = gguf.metadata;
-        const model = modelFromMetadata(architecture(String(md.get('general.architecture')!.value), path), md, path, (n) => gguf.tensors.get(n)?.info.dims);
+        const model = modelFromGGUF(gguf);
         const file = rulesFile === 'default' ? defaultRulesFile(model, familyOf(md, model)) : rulesFile;
         const rules = await loadRules(join(RULES, file), (p) => readFile(p, 'utf8'), (f, r) => resolve(dirname(f), r));
         const plan = planPlacement(md, model, new Map([...gguf.tensors].map(([n, t]) => [n, t.info.nBytes])), rules, { nCtx: 32 });
@@ -91,7 +90,7 @@ describe('hybrid split with expert deferral', () => {
     await makeModel({ arch: 'mixtral', preset: 'tiny', quant: 'Q8_0', seed: 4 }, await NodeFileSink.create(path), ASSETS);
     const gguf = await openGGUF(await NodeFileSource.open(path));
     const md = gguf.metadata;
-    const model = modelFromMetadata(architecture(String(md.get('general.architecture')!.value), path), md, path, (n) => gguf.tensors.get(n)?.info.dims);
+    const model = modelFromGGUF(gguf);
     const rules = await loadRules(join(RULES, 'mixtral.yaml'), (p) => readFile(p, 'utf8'), (f, r) => resolve(dirname(f), r));
     const plan = planPlacement(md, model, new Map([...gguf.tensors].map(([n, t]) => [n, t.info.nBytes])), rules, { nCtx: 32 });
     const weights = new Map<string, WeightData>();

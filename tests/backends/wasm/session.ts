@@ -2,10 +2,9 @@
 // once per token count (the WASM executor caches programs per Graph object), logits of the last position.
 import type { GraphExecutor, WeightData } from '../../../src/graph/executor.ts';
 import type { Graph } from '../../../src/graph/graph.ts';
-import { mdString } from '../../../src/gguf/metadata.ts';
 import type { GGUFModel } from '../../../src/gguf/model.ts';
-import { makeModel, type Model } from '../../../src/models/model.ts';
-import { architecture } from '../../../src/models/registry.ts';
+import type { Model } from '../../../src/models/model.ts';
+import { modelFromGGUF } from '../../../src/models/registry.ts';
 
 export interface LoadedModel {
   readonly model: Model;
@@ -14,8 +13,7 @@ export interface LoadedModel {
 }
 
 export async function loadModel(gguf: GGUFModel): Promise<LoadedModel> {
-  const arch = architecture(mdString(gguf.metadata, 'general.architecture', gguf.name), gguf.name);
-  const model = makeModel(arch, gguf.metadata, gguf.name, (n) => gguf.tensors.get(n)?.info.dims);
+  const model = modelFromGGUF(gguf);
   const probe = model.build({ nTokens: 1, allLogits: false });
   const weights = new Map<string, WeightData>();
   for (const node of probe.nodes) {

@@ -10,8 +10,7 @@ import type { GpuContext } from '../../../src/backends/webgpu/device.ts';
 import { WebGpuExecutor } from '../../../src/backends/webgpu/executor.ts';
 import { viteShaderLibrary } from '../../../src/backends/webgpu/shaders-vite.ts';
 import { openGGUF } from '../../../src/gguf/model.ts';
-import { makeModel as modelFromMetadata } from '../../../src/models/model.ts';
-import { architecture } from '../../../src/models/registry.ts';
+import { modelFromGGUF } from '../../../src/models/registry.ts';
 import { makeModel, type MakeModelOptions } from '../../../src/models/synth/make-model.ts';
 import { defaultRulesFile, familyOf, loadRules, planPlacement } from '../../../src/placement/index.ts';
 import { HybridExecutor } from '../../../src/runtime/hybrid-executor.ts';
@@ -40,7 +39,7 @@ describe('hybrid: WebGPU segments + cpu-ref experts = whole graph on cpu-ref', (
       await makeModel({ arch, preset: 'tiny', quant: 'Q4_K_M', seed: 4 }, await NodeFileSink.create(path), ASSETS);
       const gguf = await openGGUF(await NodeFileSource.open(path));
       const md = gguf.metadata;
-      const model = modelFromMetadata(architecture(String(md.get('general.architecture')!.value), path), md, path, (n) => gguf.tensors.get(n)?.info.dims);
+      const model = modelFromGGUF(gguf);
       const rules = await loadRules(join(RULES, defaultRulesFile(model, familyOf(md, model))), (p) => readFile(p, 'utf8'), (f, r) => resolve(dirname(f), r));
       const plan = planPlacement(md, model, new Map([...gguf.tensors].map(([n, t]) => [n, t.info.nBytes])), rules, { nCtx: 32 });
       const weights = new Map<string, WeightData>();

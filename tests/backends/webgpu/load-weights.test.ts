@@ -11,10 +11,9 @@ import { WebGpuExecutor } from '../../../src/backends/webgpu/executor.ts';
 import { viteShaderLibrary } from '../../../src/backends/webgpu/shaders-vite.ts';
 import type { RunInputs, WeightData } from '../../../src/graph/executor.ts';
 import type { Graph } from '../../../src/graph/graph.ts';
-import { mdString } from '../../../src/gguf/metadata.ts';
 import { openGGUF } from '../../../src/gguf/model.ts';
-import { makeModel as buildModel, type Model } from '../../../src/models/model.ts';
-import { architecture } from '../../../src/models/registry.ts';
+import { type Model } from '../../../src/models/model.ts';
+import { modelFromGGUF } from '../../../src/models/registry.ts';
 import { makeModel, type MakeModelOptions } from '../../../src/models/synth/make-model.ts';
 import { splitGraph } from '../../../src/runtime/segments.ts';
 import { NodeFileSink, NodeFileSource } from '../../../src/storage/node-fs.ts';
@@ -87,7 +86,7 @@ async function tinyModel(name: string, path: string | undefined, spec?: Pick<Mak
     await makeModel({ preset: 'tiny', seed: 13, ...spec! }, await NodeFileSink.create(path), ASSETS);
   }
   const gguf = await openGGUF(await NodeFileSource.open(path));
-  const model = buildModel(architecture(mdString(gguf.metadata, 'general.architecture', path), path), gguf.metadata, path, (n) => gguf.tensors.get(n)?.info.dims);
+  const model = modelFromGGUF(gguf);
   const weights = new Map<string, WeightData>();
   for (const [n, t] of gguf.tensors) weights.set(n, { type: t.info.type, dims: t.info.dims, bytes: await gguf.readTensor(n) });
   await gguf.close();

@@ -11,12 +11,11 @@ import { CpuRefExecutor } from '../../../src/backends/cpu-ref/executor.ts';
 import type { GpuContext } from '../../../src/backends/webgpu/device.ts';
 import { WebGpuExecutor } from '../../../src/backends/webgpu/executor.ts';
 import { viteShaderLibrary } from '../../../src/backends/webgpu/shaders-vite.ts';
-import { mdNumber, mdString } from '../../../src/gguf/metadata.ts';
+import { mdNumber } from '../../../src/gguf/metadata.ts';
 import { openGGUF } from '../../../src/gguf/model.ts';
 import type { WeightData } from '../../../src/graph/executor.ts';
 import type { Graph } from '../../../src/graph/graph.ts';
-import { makeModel as modelOf } from '../../../src/models/model.ts';
-import { architecture } from '../../../src/models/registry.ts';
+import { modelFromGGUF } from '../../../src/models/registry.ts';
 import { makeModel, type MakeModelOptions } from '../../../src/models/synth/make-model.ts';
 import { NodeFileSink, NodeFileSource } from '../../../src/storage/node-fs.ts';
 import { nmse } from '../../conformance/cases.ts';
@@ -46,8 +45,7 @@ const argmax = (v: Float32Array): number => v.reduce((b, x, i) => (x > v[b]! ? i
 
 async function compare(name: string, path: string): Promise<void> {
   const gguf = await openGGUF(await NodeFileSource.open(path));
-  const arch = architecture(mdString(gguf.metadata, 'general.architecture', path), path);
-  const model = modelOf(arch, gguf.metadata, path, (n) => gguf.tensors.get(n)?.info.dims);
+  const model = modelFromGGUF(gguf);
   const weights = new Map<string, WeightData>();
   for (const node of model.build({ nTokens: 1, allLogits: false }).nodes) {
     if (node.spec.op !== 'weight' || weights.has(node.spec.name)) continue;
