@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openGGUF } from '../src/gguf/model.ts';
 import { makeModel, type MakeModelOptions } from '../src/models/synth/make-model.ts';
 import { CpuRefExecutor } from '../src/backends/cpu-ref/executor.ts';
-import { readRuleFile } from '../src/cli/engine-options.ts';
+import { readRuleFile } from '../src/cli/rules-files.ts';
 import type { WeightData } from '../src/graph/executor.ts';
 import { modelFromGGUF } from '../src/models/registry.ts';
 import { defaultRulesFile, familyOf, loadRules, planPlacement } from '../src/placement/index.ts';

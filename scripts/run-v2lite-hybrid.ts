@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LocalEngine } from '../src/api/local-engine.ts';
-import { readRuleFile } from '../src/cli/engine-options.ts';
+import { readRuleFile } from '../src/cli/rules-files.ts';
 import { nodeComputeDevices } from '../src/cli/node-devices.ts';
 import { nodeCpuExecutor, physicalCores } from '../src/cli/node-wasm.ts';
 import { NodeFileSource } from '../src/storage/node-fs.ts';

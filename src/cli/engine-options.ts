@@ -1,15 +1,13 @@
 // The engine options every model-running command shares (chat, serve, bench): rules, device, threads, context
 // and prefill chunk; and loading the engine with them on this machine's devices.
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { LocalEngine, type DeviceChoice } from '../api/local-engine.ts';
 import type { ModelInfo } from '../api/types.ts';
 import { EngineError } from '../core/errors.ts';
 import { nodeModelSource } from './load-text-model.ts';
 import { nodeComputeDevices } from './node-devices.ts';
-import { RULES_DIR } from './plan.ts';
+import { isRulesPath, readRuleFile } from './rules-files.ts';
 
 export interface EngineCliOptions {
   ggufPath?: string;
@@ -40,15 +38,6 @@ export function intArg(name: string, v: string, min: number): number {
   return n;
 }
 
-/** Shipped rule files by bare name, anything else as a path. */
-export async function readRuleFile(name: string): Promise<string> {
-  const path = isAbsolute(name) || name.includes('/') ? resolve(name) : join(RULES_DIR, name);
-  try {
-    return await readFile(path, 'utf8');
-  } catch {
-    throw new EngineError('bad_argument', `cannot read rules file ${path}`, { file: path });
-  }
-}
 
 /** Loads the model with the options on this machine's devices; progress on stderr when it is a terminal. */
 export async function loadEngine(o: EngineCliOptions, quiet = false): Promise<{ engine: LocalEngine; info: ModelInfo }> {
@@ -67,8 +56,8 @@ export async function loadEngine(o: EngineCliOptions, quiet = false): Promise<{ 
     chunkSize: intArg('chunk-size', o.chunkSize, 1),
     device,
     overlap: o.overlap,
-    // a path when it is one (or a file here), else a shipped rule file by name (`--rules all-cpu.yaml`)
-    ...(o.rules !== undefined ? { rules: o.rules.includes('/') || existsSync(o.rules) ? resolve(o.rules) : o.rules } : {}),
+    // a user's file by its path, a shipped one by its bare name (as the engine reports it)
+    ...(o.rules !== undefined ? { rules: isRulesPath(o.rules) ? resolve(o.rules) : o.rules } : {}),
     ...(cpuThreads !== undefined ? { cpuThreads } : {}),
     onProgress: (p) => {
       if (tty && p.phase === 'weights') process.stderr.write(`\rloading weights ${((100 * p.bytesDone) / Math.max(1, p.bytesTotal)).toFixed(0)}%`);

@@ -1,10 +1,7 @@
 // `ktweb plan --gguf-path P [--model-path DIR] [--rules FILE] [--ctx N] [--json]`: where every module runs in
 // prefill and decode, which rule (file:line) put it there, and bytes per device, before anything is loaded.
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { EngineError } from '../core/errors.ts';
 import { modelFromGGUF } from '../models/registry.ts';
@@ -12,16 +9,7 @@ import { defaultRulesFile, familyOf, loadRules, planPlacement, type PlacementPla
 import { formatBytes, table } from './format.ts';
 import { loadConfig } from './load-text-model.ts';
 import { openModelFile } from './open-model.ts';
-
-export const RULES_DIR = fileURLToPath(new URL('../../rules/', import.meta.url));
-
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch {
-    throw new EngineError('bad_argument', `cannot read rules file ${path}`, { file: path });
-  }
-}
+import { readRuleFile, RULES_DIR, rulesPath } from './rules-files.ts';
 
 function bytesArg(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -38,10 +26,8 @@ export async function planFor(o: { ggufPath: string; modelPath?: string; rules?:
   try {
     const md = await loadConfig(gguf, o.modelPath);
     const model = modelFromGGUF(gguf, md);
-    // a path when it is one (or a file here), else a shipped rule file by name (`--rules all-cpu.yaml`)
-    const given = o.rules !== undefined ? (o.rules.includes('/') || existsSync(o.rules) ? resolve(o.rules) : join(RULES_DIR, o.rules)) : undefined;
-    const rulesFile = given ?? join(RULES_DIR, defaultRulesFile(model, familyOf(md, model)));
-    const rules = await loadRules(rulesFile, readText, (from, rel) => resolve(dirname(from), rel));
+    const rulesFile = o.rules !== undefined ? rulesPath(o.rules) : join(RULES_DIR, defaultRulesFile(model, familyOf(md, model)));
+    const rules = await loadRules(rulesFile, readRuleFile, (from, rel) => resolve(dirname(from), rel));
     const bytes = new Map([...gguf.tensors].map(([n, t]) => [n, t.info.nBytes]));
     const plan = planPlacement(md, model, bytes, rules, {
       nCtx: o.ctx,

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../src/api/local-engine.ts';
 import { CpuRefExecutor } from '../../src/backends/cpu-ref/executor.ts';
 import { nodeComputeDevices } from '../../src/cli/node-devices.ts';
-import { readRuleFile } from '../../src/cli/engine-options.ts';
+import { readRuleFile } from '../../src/cli/rules-files.ts';
 import { EngineError } from '../../src/core/errors.ts';
 import type { WeightData } from '../../src/graph/executor.ts';
 import { openGGUF } from '../../src/gguf/model.ts';

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuRefExecutor } from '../../src/backends/cpu-ref/executor.ts';
 import type { WeightData } from '../../src/graph/executor.ts';
 import { nodeComputeDevices } from '../../src/cli/node-devices.ts';
-import { readRuleFile } from '../../src/cli/engine-options.ts';
+import { readRuleFile } from '../../src/cli/rules-files.ts';
 import { openGGUF, type GGUFModel } from '../../src/gguf/model.ts';
 import { type Model } from '../../src/models/model.ts';
 import { modelFromGGUF } from '../../src/models/registry.ts';

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../src/api/local-engine.ts';
 import type { KernelStat } from '../../src/api/types.ts';
 import { CpuRefExecutor } from '../../src/backends/cpu-ref/executor.ts';
-import { readRuleFile } from '../../src/cli/engine-options.ts';
+import { readRuleFile } from '../../src/cli/rules-files.ts';
 import { nodeModelSource } from '../../src/cli/load-text-model.ts';
 import { nodeComputeDevices } from '../../src/cli/node-devices.ts';
 import { ggmlTypeName } from '../../src/core/ggml-type.ts';
