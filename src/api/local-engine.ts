@@ -155,12 +155,11 @@ export class LocalEngine {
   /** Live memory per device, the last step's device times and the placement summary. */
   stats(): EngineStats {
     const m = this.loaded();
-    const count = (d: string): number => m.plan.modules.filter((x) => x.placement.generate === d && x.tensors.length > 0).length;
     const ex = m.executor.exec;
     return {
       memory: m.executor.memory(),
       ...(ex instanceof HybridExecutor ? { lastStep: { ...ex.stats } } : {}),
-      placement: { rules: m.info.rules, modulesOnGpu: count('gpu'), modulesOnCpu: count('cpu') },
+      placement: { rules: m.info.rules, modulesOnGpu: modulesOn(m.plan, 'gpu'), modulesOnCpu: modulesOn(m.plan, 'cpu') },
     };
   }
 
@@ -208,8 +207,7 @@ export class LocalEngine {
     const m = this.loaded();
     const rules = await loadRules(rulesName, (n) => (n === rulesName ? Promise.resolve(rulesText) : readRule(n)), this.opts.resolveRule ?? ((_from, rel) => rel));
     const p = planPlacement(m.md, m.model, m.tensorBytes, rules, { nCtx: nCtx ?? m.info.nCtx });
-    const count = (d: string): number => p.modules.filter((x) => x.placement.generate === d && x.tensors.length > 0).length;
-    return { devices: p.devices, modulesOnGpu: count('gpu'), modulesOnCpu: count('cpu'), wasmShards: p.wasmShards };
+    return { devices: p.devices, modulesOnGpu: modulesOn(p, 'gpu'), modulesOnCpu: modulesOn(p, 'cpu'), wasmShards: p.wasmShards };
   }
 
   /** The prompt tokens a request's messages become (chat template or raw text). */
@@ -284,6 +282,11 @@ export class LocalEngine {
       prompt_token_ids: promptTokens(m.tokenizer, m.template, req.messages, req.raw === true),
     };
   }
+}
+
+/** Modules holding weights that decode on `d`. */
+function modulesOn(p: PlacementPlan, d: 'gpu' | 'cpu'): number {
+  return p.modules.filter((x) => x.placement.generate === d && x.tensors.length > 0).length;
 }
 
 function timings(s: GenerationStats): Timings {
