@@ -39,6 +39,8 @@ export interface StepBreakdown {
   /** Neither device running a segment: hand-off copies, scheduling, JS. */
   readonly outsideMs: number;
   readonly segments: number;
+  /** Values handed between GPU segments on the GPU (not read back) per step. */
+  readonly keptOnDevice: number;
 }
 
 export interface BenchRow {
@@ -103,7 +105,7 @@ async function benchPlacement(o: BenchOptions, placement: string, threads: numbe
         const p0 = performance.now();
         let next = (await session.evalTopK(prompt, { k: 1 }))?.ids[0] ?? argmax(await session.eval(prompt));
         const prefillMs = performance.now() - p0;
-        const acc = { wallMs: 0, gpuBusyMs: 0, cpuBusyMs: 0, overlapMs: 0, outsideMs: 0, segments: 0 };
+        const acc = { wallMs: 0, gpuBusyMs: 0, cpuBusyMs: 0, overlapMs: 0, outsideMs: 0, segments: 0, keptOnDevice: 0 };
         const d0 = performance.now();
         for (let i = 0; i < gen; i++) {
           const s0 = performance.now();
@@ -117,6 +119,7 @@ async function benchPlacement(o: BenchOptions, placement: string, threads: numbe
             acc.overlapMs += st.overlapMs;
             acc.outsideMs += Math.max(0, wall - (st.gpuMs + st.cpuMs - st.overlapMs));
             acc.segments += st.segments;
+            acc.keptOnDevice += st.keptOnDevice;
           } else {
             acc[executor.usesGpu ? 'gpuBusyMs' : 'cpuBusyMs'] += wall;
             acc.segments += 1;
@@ -137,7 +140,7 @@ async function benchPlacement(o: BenchOptions, placement: string, threads: numbe
           decodeTokens: gen,
           decodeTokensPerS: round1(decodeTps),
           cpuBytesPerToken: Math.round(cpuBytes),
-          step: { wallMs: mean(acc.wallMs), gpuBusyMs: mean(acc.gpuBusyMs), cpuBusyMs: mean(acc.cpuBusyMs), overlapMs: mean(acc.overlapMs), outsideMs: mean(acc.outsideMs), segments: Math.round(acc.segments / gen) },
+          step: { wallMs: mean(acc.wallMs), gpuBusyMs: mean(acc.gpuBusyMs), cpuBusyMs: mean(acc.cpuBusyMs), overlapMs: mean(acc.overlapMs), outsideMs: mean(acc.outsideMs), segments: Math.round(acc.segments / gen), keptOnDevice: Math.round(acc.keptOnDevice / gen) },
           ...(roofline !== undefined ? { cpuRooflineTokensPerS: round1(roofline), fractionOfRoofline: Math.round((decodeTps / roofline) * 1000) / 1000 } : {}),
         };
         if (best === undefined || row.decodeTokensPerS > best.decodeTokensPerS) best = row;

@@ -15,6 +15,15 @@ export interface RunInputs {
   readonly positions: Int32Array;
   /** Values of `external` nodes, by node id (hybrid segments: produced on the other device). */
   readonly externals?: ReadonlyMap<number, Float32Array>;
+  /** Values of `external` nodes that an earlier run of the same executor left on its device (see runKeeping). */
+  readonly deviceExternals?: ReadonlyMap<number, DeviceValue>;
+}
+
+/** A value a run left on its executor's device for later runs of that executor (GPU→GPU hand-offs). */
+export interface DeviceValue {
+  readonly floats: number;
+  /** The value is no longer needed: later runs may reuse its memory. */
+  release(): void;
 }
 
 export interface GraphExecutor {
@@ -24,6 +33,11 @@ export interface GraphExecutor {
   resetCache(): void;
   /** Executes the graph and returns the values of several nodes (segments hand more than one value on). */
   runMany?(g: Graph, inputs: RunInputs, outputs: readonly number[]): Promise<Float32Array[]>;
+  /**
+   * Like runMany, but the values of `keep` stay on the device (no read-back) for later runs' deviceExternals;
+   * resolves once the work is queued when nothing is read back. The caller releases the kept values.
+   */
+  runKeeping?(g: Graph, inputs: RunInputs, read: readonly number[], keep: readonly number[]): Promise<{ read: Float32Array[]; kept: DeviceValue[] }>;
   /**
    * Puts every weight `g` reads on the device ahead of the first run, reading each one once through `read` and
    * keeping no JS copy (loading streams tensor by tensor). Afterwards no graph of the same model that reads only

@@ -2,9 +2,10 @@
 // only the values other segments need cross over (for the MoE split: the normed hidden state and the router's
 // ids/weights go to the CPU, the experts' output comes back). Segments run as soon as the values they read are
 // there and their device is free, so with `overlap` the GPU computes the shared experts while the CPU computes
-// the routed ones. Graph splits are cached per graph.
+// the routed ones. A value only GPU segments read stays on the GPU (no read-back; a segment with nothing to read
+// back, like the shared experts, does not wait for the GPU at all). Graph splits are cached per graph.
 import { EngineError } from '../core/errors.ts';
-import type { GraphExecutor, RunInputs } from '../graph/executor.ts';
+import type { DeviceValue, GraphExecutor, RunInputs } from '../graph/executor.ts';
 import type { Graph, GraphNode } from '../graph/graph.ts';
 import { splitGraph, type Segment, type SegmentDevice } from './segments.ts';
 import { withRepeatPenalty } from './sampler.ts';
@@ -20,6 +21,8 @@ export interface HybridStats {
   overlapMs: number;
   /** Segments run in the last run. */
   segments: number;
+  /** Values handed from one segment to another on the GPU, without a read-back, in the last run. */
+  keptOnDevice: number;
 }
 
 export interface HybridOptions {
@@ -27,11 +30,18 @@ export interface HybridOptions {
   readonly overlap?: boolean;
 }
 
-type Values = Map<number, Float32Array>;
+/** A split and, per segment, which of its outputs are read back and which stay on its device. */
+interface Split {
+  readonly segs: readonly Segment[];
+  readonly read: readonly (readonly number[])[];
+  readonly keep: readonly (readonly number[])[];
+  /** Original node id → how many segments read it. */
+  readonly readers: ReadonlyMap<number, number>;
+}
 
 export class HybridExecutor implements GraphExecutor {
-  private readonly splits = new WeakMap<Graph, Segment[]>();
-  readonly stats: HybridStats = { wallMs: 0, gpuMs: 0, cpuMs: 0, overlapMs: 0, segments: 0 };
+  private readonly splits = new WeakMap<Graph, Split>();
+  readonly stats: HybridStats = { wallMs: 0, gpuMs: 0, cpuMs: 0, overlapMs: 0, segments: 0, keptOnDevice: 0 };
 
   constructor(
     readonly executors: Readonly<Record<SegmentDevice, GraphExecutor>>,
@@ -39,10 +49,25 @@ export class HybridExecutor implements GraphExecutor {
     private readonly o: HybridOptions = {},
   ) {}
 
-  segments(g: Graph): Segment[] {
+  segments(g: Graph): readonly Segment[] {
+    return this.split(g).segs;
+  }
+
+  private split(g: Graph): Split {
     let s = this.splits.get(g);
     if (s === undefined) {
-      s = splitGraph(g, (n) => this.deviceOf(n, g.nTokens), { overlap: this.o.overlap === true });
+      const segs = splitGraph(g, (n) => this.deviceOf(n, g.nTokens), { overlap: this.o.overlap === true });
+      const readerDevs = new Map<number, SegmentDevice[]>();
+      for (const seg of segs) for (const orig of seg.externals.values()) readerDevs.set(orig, [...(readerDevs.get(orig) ?? []), seg.device]);
+      const read: number[][] = [];
+      const keep: number[][] = [];
+      for (const seg of segs) {
+        const canKeep = this.executors[seg.device].runKeeping !== undefined;
+        const onDevice = (orig: number): boolean => canKeep && (readerDevs.get(orig) ?? []).every((d) => d === seg.device);
+        read.push([...seg.outputs.keys()].filter((o) => !onDevice(o)));
+        keep.push([...seg.outputs.keys()].filter(onDevice));
+      }
+      s = { segs, read, keep, readers: new Map([...readerDevs].map(([o, d]) => [o, d.length])) };
       this.splits.set(g, s);
     }
     return s;
@@ -63,9 +88,12 @@ export class HybridExecutor implements GraphExecutor {
    * holding the graph's output runs through `last`, whose result is returned.
    */
   private async runSegments<T>(g: Graph, inputs: RunInputs, last: (seg: Segment, ex: GraphExecutor, inputs: RunInputs) => Promise<T>): Promise<T> {
-    const segs = this.segments(g);
+    const sp = this.split(g);
+    const segs = sp.segs;
     const outSeg = segs.findIndex((s) => s.outputs.has(g.output));
-    const values: Values = new Map();
+    const values = new Map<number, Float32Array>();
+    const onDevice = new Map<number, DeviceValue>();
+    const unread = new Map(sp.readers); // device values are released when their last reader has run
     const busy: Record<SegmentDevice, [number, number][]> = { gpu: [], cpu: [] };
     const done: Promise<unknown>[] = [];
     const lastOn: Partial<Record<SegmentDevice, Promise<unknown>>> = {};
@@ -76,35 +104,53 @@ export class HybridExecutor implements GraphExecutor {
       const waits = [...seg.deps.map((d) => done[d]!), lastOn[seg.device] ?? Promise.resolve()];
       const p = Promise.all(waits).then(async () => {
         const externals = new Map<number, Float32Array>();
-        for (const [local, orig] of seg.externals) externals.set(local, values.get(orig)!);
-        const segInputs = { ...inputs, externals };
+        const deviceExternals = new Map<number, DeviceValue>();
+        for (const [local, orig] of seg.externals) {
+          const d = onDevice.get(orig);
+          if (d !== undefined) deviceExternals.set(local, d);
+          else externals.set(local, values.get(orig)!);
+        }
+        const segInputs = { ...inputs, externals, deviceExternals };
         const start = performance.now();
         if (i === outSeg) {
           result = await last(seg, ex, segInputs);
         } else {
-          if (ex.runMany === undefined) throw new EngineError('bad_argument', `the ${seg.device} executor cannot run graph segments`);
-          const outs = [...seg.outputs];
-          const res = await ex.runMany(seg.graph, segInputs, outs.map(([, l]) => l));
-          outs.forEach(([orig], k) => values.set(orig, res[k]!));
+          const read = sp.read[i]!.map((o) => seg.outputs.get(o)!);
+          const keep = sp.keep[i]!.map((o) => seg.outputs.get(o)!);
+          if (keep.length > 0) {
+            const r = await ex.runKeeping!(seg.graph, segInputs, read, keep);
+            sp.read[i]!.forEach((o, k) => values.set(o, r.read[k]!));
+            sp.keep[i]!.forEach((o, k) => onDevice.set(o, r.kept[k]!));
+          } else {
+            if (ex.runMany === undefined) throw new EngineError('bad_argument', `the ${seg.device} executor cannot run graph segments`);
+            const r = await ex.runMany(seg.graph, segInputs, read);
+            sp.read[i]!.forEach((o, k) => values.set(o, r[k]!));
+          }
         }
         busy[seg.device].push([start, performance.now()]);
+        for (const orig of seg.externals.values()) {
+          const left = unread.get(orig)! - 1;
+          unread.set(orig, left);
+          if (left === 0) onDevice.get(orig)?.release();
+        }
       });
       done.push(p);
       lastOn[seg.device] = p;
     });
     // Wait for everything (a failed segment must not leave another still running on its device).
     const settled = await Promise.allSettled(done);
+    for (const d of onDevice.values()) d.release();
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
-    this.recordStats(performance.now() - t0, busy, segs.length);
+    this.recordStats(performance.now() - t0, busy, segs.length, onDevice.size);
     return result as T;
   }
 
-  private recordStats(wallMs: number, busy: Record<SegmentDevice, [number, number][]>, segments: number): void {
+  private recordStats(wallMs: number, busy: Record<SegmentDevice, [number, number][]>, segments: number, keptOnDevice: number): void {
     const sum = (iv: [number, number][]): number => iv.reduce((a, [s, e]) => a + e - s, 0);
     let overlap = 0;
     for (const [gs, ge] of busy.gpu) for (const [cs, ce] of busy.cpu) overlap += Math.max(0, Math.min(ge, ce) - Math.max(gs, cs));
-    Object.assign(this.stats, { wallMs, gpuMs: sum(busy.gpu), cpuMs: sum(busy.cpu), overlapMs: overlap, segments });
+    Object.assign(this.stats, { wallMs, gpuMs: sum(busy.gpu), cpuMs: sum(busy.cpu), overlapMs: overlap, segments, keptOnDevice });
   }
 
   run(g: Graph, inputs: RunInputs): Promise<Float32Array> {

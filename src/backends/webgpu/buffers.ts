@@ -102,3 +102,40 @@ export class SlotAllocator {
     f.push(s.index);
   }
 }
+
+/**
+ * Buffers holding values handed from one run to a later one on the GPU (hybrid segments): taken by the producing
+ * run, given back when the consumers have been submitted. Queue order makes reuse safe: a later writer is
+ * submitted after the last reader.
+ */
+export class HandoffPool {
+  private readonly free = new Map<number, GPUBuffer[]>();
+  private readonly all: GPUBuffer[] = [];
+
+  constructor(private readonly device: GPUDevice) {}
+
+  take(bytes: number): GPUBuffer {
+    const size = sizeClass(bytes);
+    const b = this.free.get(size)?.pop();
+    if (b !== undefined) return b;
+    const nb = this.device.createBuffer({ label: `handoff_${size}`, size, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST });
+    this.all.push(nb);
+    return nb;
+  }
+
+  give(b: GPUBuffer): void {
+    let f = this.free.get(b.size);
+    if (f === undefined) this.free.set(b.size, (f = []));
+    f.push(b);
+  }
+
+  bytes(): number {
+    return this.all.reduce((a, b) => a + b.size, 0);
+  }
+
+  destroy(): void {
+    for (const b of this.all) b.destroy();
+    this.all.length = 0;
+    this.free.clear();
+  }
+}

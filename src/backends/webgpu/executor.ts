@@ -4,9 +4,9 @@
 // command buffer and reads back only the output, or for sampling only the argmax ids or the k best candidates.
 // The KV cache stays on the GPU between runs.
 import { EngineError } from '../../core/errors.ts';
-import type { GraphExecutor, RunInputs, WeightData } from '../../graph/executor.ts';
+import type { DeviceValue, GraphExecutor, RunInputs, WeightData } from '../../graph/executor.ts';
 import type { Graph } from '../../graph/graph.ts';
-import { BufferPool } from './buffers.ts';
+import { BufferPool, HandoffPool } from './buffers.ts';
 import type { GpuCaps, GpuContext } from './device.ts';
 import { encodeSteps, prepareSteps, type PreparedStep } from './dispatch.ts';
 import { deviceLost, gpuFailure, graphInvalid, unsupported } from './errors.ts';
@@ -46,11 +46,37 @@ interface Readback {
   readonly bytes: number;
 }
 
-/** What a run appends after the graph: extra steps, then copies of (buffer, bytes) back to back into a readback. */
+/**
+ * What a run appends after the graph: extra steps, then copies of (buffer, bytes) back to back into a readback
+ * (none: nothing is read back and the run resolves once queued), and copies of values kept on the device.
+ */
 interface Tail {
   readonly steps: readonly PreparedStep[];
   readonly copies: readonly (readonly [GPUBuffer, number])[];
   readonly readback: Readback;
+  readonly keep?: readonly (readonly [from: GPUBuffer, to: GPUBuffer, bytes: number])[];
+}
+
+/** A value kept on this executor's GPU between runs (a hybrid GPU→GPU hand-off). */
+class GpuValue implements DeviceValue {
+  private released = false;
+
+  constructor(
+    readonly owner: WebGpuExecutor,
+    readonly buf: GPUBuffer,
+    readonly floats: number,
+    private readonly pool: HandoffPool,
+  ) {}
+
+  get live(): boolean {
+    return !this.released;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.pool.give(this.buf);
+  }
 }
 
 interface PlanEntry {
@@ -68,6 +94,7 @@ export class WebGpuExecutor implements GraphExecutor {
   private readonly host: PlanHost;
   private readonly pipelines: PipelineCache;
   private readonly pool: BufferPool;
+  private readonly handoffs: HandoffPool;
   private readonly weights: WeightStore;
   private readonly kv = new Map<string, GPUBuffer>();
   private readonly plans = new WeakMap<Graph, Map<string, Promise<PlanEntry>>>();
@@ -94,6 +121,7 @@ export class WebGpuExecutor implements GraphExecutor {
     });
     this.pipelines = new PipelineCache(this.device, opts.shaders);
     this.pool = new BufferPool(this.device);
+    this.handoffs = new HandoffPool(this.device);
     this.weights = new WeightStore(this.device, getWeight, this.caps.maxBindingBytes, this.deviceMaxBinding);
     this.host = {
       device: this.device,
@@ -144,11 +172,31 @@ export class WebGpuExecutor implements GraphExecutor {
 
   /** Values of several nodes (hybrid segments hand more than one value on); each read back once per run. */
   runMany(g: Graph, inputs: RunInputs, outputs: readonly number[]): Promise<Float32Array[]> {
+    return this.runKeeping(g, inputs, outputs, []).then((r) => r.read);
+  }
+
+  /**
+   * Hybrid segments: reads back `read`, keeps `keep` on the GPU (copied out of the activation pool, which the
+   * next plan reuses); with nothing to read back it resolves as soon as the command buffer is submitted.
+   */
+  runKeeping(g: Graph, inputs: RunInputs, read: readonly number[], keep: readonly number[]): Promise<{ read: Float32Array[]; kept: DeviceValue[] }> {
     return this.serial(async () => {
-      const e = await this.entry(g, outputs);
-      const all = new Float32Array(await this.submit(e, inputs, { steps: [], copies: e.plan.outputs.map((o, i) => [o.buf, e.sizes[i]! * 4] as const), readback: e.readback }));
+      const e = await this.entry(g, [...read, ...keep]);
+      const outs = e.plan.outputs;
+      const kept = keep.map((_, j) => {
+        const n = e.sizes[read.length + j]!;
+        return new GpuValue(this, this.handoffs.take(n * 4), n, this.handoffs);
+      });
+      const copies = read.map((_, i) => [outs[i]!.buf, e.sizes[i]! * 4] as const);
+      let all: Float32Array;
+      try {
+        all = new Float32Array(await this.submit(e, inputs, { steps: [], copies, readback: e.readback, keep: kept.map((v, j) => [outs[read.length + j]!.buf, v.buf, v.floats * 4] as const) }));
+      } catch (err) {
+        for (const v of kept) v.release();
+        throw err;
+      }
       let off = 0;
-      return e.sizes.map((n) => all.slice(off, (off += n)));
+      return { read: read.map((_, i) => all.slice(off, (off += e.sizes[i]!))), kept };
     });
   }
 
@@ -197,9 +245,9 @@ export class WebGpuExecutor implements GraphExecutor {
   profile(g: Graph, inputs: RunInputs, reps: number, outputs: readonly number[] = [g.output]): Promise<number | undefined> {
     return this.serial(async () => {
       const e = await this.entry(g, outputs);
-      this.writeInputs(e.plan, inputs);
       const qs = this.caps.timestampQuery ? this.device.createQuerySet({ type: 'timestamp', count: 2 }) : undefined;
       const enc = this.device.createCommandEncoder({ label: 'profile' });
+      this.writeInputs(e.plan, inputs, enc);
       const pass = enc.beginComputePass(qs !== undefined ? { label: 'profile', timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : { label: 'profile' });
       for (let r = 0; r < reps; r++) encodeSteps(pass, e.plan.steps);
       pass.end();
@@ -221,7 +269,7 @@ export class WebGpuExecutor implements GraphExecutor {
 
   /** Bytes of the GPU buffers this executor holds now: weights, KV caches, activations, staging. */
   allocatedBytes(): number {
-    let n = this.weights.bytes() + this.pool.bytes();
+    let n = this.weights.bytes() + this.pool.bytes() + this.handoffs.bytes();
     for (const b of this.kv.values()) n += b.size;
     for (const b of this.extra) n += b.size;
     return n;
@@ -229,6 +277,7 @@ export class WebGpuExecutor implements GraphExecutor {
 
   destroy(): void {
     this.pool.destroy();
+    this.handoffs.destroy();
     this.weights.destroy();
     for (const b of this.kv.values()) b.destroy();
     for (const b of this.extra) b.destroy();
@@ -281,8 +330,11 @@ export class WebGpuExecutor implements GraphExecutor {
     return { step: steps[0]!, ids, readback: this.readbackBuffer(cols * 4) };
   }
 
-  /** Checks the inputs and writes them (ids, rope angles, external values) to the plan's buffers. */
-  private writeInputs(p: Plan, inputs: RunInputs): void {
+  /**
+   * Checks the inputs and writes them (ids, rope angles, external values) to the plan's buffers; values kept on
+   * the GPU by an earlier run are copied by `enc`, ahead of the graph.
+   */
+  private writeInputs(p: Plan, inputs: RunInputs, enc: GPUCommandEncoder): void {
     this.checkLost();
     const nt = inputs.tokens.length;
     if (p.tokens !== undefined || p.positions !== undefined) {
@@ -299,17 +351,24 @@ export class WebGpuExecutor implements GraphExecutor {
     if (p.positions !== undefined) q.writeBuffer(p.positions, 0, Int32Array.from(inputs.positions));
     for (const r of p.ropes) q.writeBuffer(r.buf, 0, ropeTableValues(inputs.positions, r.p));
     for (const x of p.externals) {
+      const d = inputs.deviceExternals?.get(x.id);
+      if (d !== undefined) {
+        if (!(d instanceof GpuValue) || d.owner !== this || !d.live) throw new EngineError('bad_argument', `external node ${x.id}: the device value given is not a live value of this GPU executor`);
+        if (d.floats !== x.floats) throw new EngineError('bad_argument', `external node ${x.id} needs ${x.floats} values, got ${d.floats}`);
+        enc.copyBufferToBuffer(d.buf, 0, x.buf, 0, x.floats * 4);
+        continue;
+      }
       const v = inputs.externals?.get(x.id);
       if (v === undefined || v.length !== x.floats) throw new EngineError('bad_argument', `external node ${x.id} needs ${x.floats} values, got ${v?.length ?? 'none'}`);
       q.writeBuffer(x.buf, 0, Float32Array.from(v));
     }
   }
 
-  /** One command buffer: (poison,) the graph, the tail's steps, the copies into its readback; then reads it. */
+  /** One command buffer: (poison,) the graph, the tail's steps, the copies into its readback and of kept values; then reads it. */
   private submit(e: PlanEntry, inputs: RunInputs, tail: Tail): Promise<ArrayBuffer> {
     const p = e.plan;
-    this.writeInputs(p, inputs);
     const enc = this.device.createCommandEncoder({ label: 'run' });
+    this.writeInputs(p, inputs, enc);
     const pass = enc.beginComputePass({ label: 'graph' });
     if (this.opts.poison === true) encodeSteps(pass, p.poison);
     encodeSteps(pass, p.steps);
@@ -320,8 +379,9 @@ export class WebGpuExecutor implements GraphExecutor {
       enc.copyBufferToBuffer(buf, 0, tail.readback.buf, off, bytes);
       off += bytes;
     }
+    for (const [from, to, bytes] of tail.keep ?? []) enc.copyBufferToBuffer(from, 0, to, 0, bytes);
     this.device.queue.submit([enc.finish()]);
-    return this.read(tail.readback);
+    return tail.copies.length > 0 ? this.read(tail.readback) : Promise.resolve(new ArrayBuffer(0));
   }
 
   private async read(r: Readback): Promise<ArrayBuffer> {

@@ -1,6 +1,7 @@
 // The WebGPU executor as the GPU side of the hybrid runtime: segments of the graph (external inputs, several
-// outputs per segment via runMany) on WebGPU, the routed experts on cpu-ref, per the default placement rules.
-// The result must match the whole graph on cpu-ref.
+// outputs per segment via runMany) on WebGPU, the routed experts on cpu-ref, per the default placement rules,
+// serial and overlapped, values only GPU segments read kept on the GPU. The result must match the whole graph on
+// cpu-ref; and runKeeping's device values themselves are checked against read-backs.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -10,6 +11,7 @@ import type { GpuContext } from '../../../src/backends/webgpu/device.ts';
 import { WebGpuExecutor } from '../../../src/backends/webgpu/executor.ts';
 import { viteShaderLibrary } from '../../../src/backends/webgpu/shaders-vite.ts';
 import { openGGUF } from '../../../src/gguf/model.ts';
+import type { Graph } from '../../../src/graph/graph.ts';
 import { modelFromGGUF } from '../../../src/models/registry.ts';
 import { makeModel, type MakeModelOptions } from '../../../src/models/synth/make-model.ts';
 import { defaultRulesFile, familyOf, loadRules, planPlacement } from '../../../src/placement/index.ts';
@@ -49,6 +51,7 @@ describe('hybrid: WebGPU segments + cpu-ref experts = whole graph on cpu-ref', (
       const whole = new CpuRefExecutor(w, 32);
       const gpuEx = new WebGpuExecutor(gpu, w, { nCtx: 32, shaders: viteShaderLibrary(), poison: true });
       const hybrid = new HybridExecutor({ gpu: gpuEx, cpu: new CpuRefExecutor(w, 32) }, nodeDevices(plan));
+      const overlapped = new HybridExecutor({ gpu: gpuEx, cpu: new CpuRefExecutor(w, 32) }, nodeDevices(plan), { overlap: true });
       const prompt = [1, 17, 99, 5, 42, 7];
       const steps: [number[], number][] = [[prompt, 0], [[11], prompt.length], [[12], prompt.length + 1]];
       for (const [tokens, start] of steps) {
@@ -57,9 +60,51 @@ describe('hybrid: WebGPU segments + cpu-ref experts = whole graph on cpu-ref', (
         const a = await whole.run(g, inputs);
         const b = await hybrid.run(g, inputs);
         expect(hybrid.segments(g).filter((s) => s.device === 'gpu').length).toBeGreaterThan(1);
+        expect(hybrid.stats.keptOnDevice, 'the residual stream crosses the experts on the GPU').toBeGreaterThan(0);
         expect(nmse(b, a), `${arch} at ${start}`).toBeLessThan(1e-7);
+        const c = await overlapped.run(g, inputs);
+        // Overlapped, the shared experts' output (DeepSeek; Mixtral has none) also stays on the GPU.
+        expect(overlapped.stats.keptOnDevice).toBeGreaterThanOrEqual(hybrid.stats.keptOnDevice + (arch === 'mixtral' ? 0 : 1));
+        expect(nmse(c, a), `${arch} overlapped at ${start}`).toBeLessThan(1e-7);
       }
       gpuEx.destroy();
     });
   }
+});
+
+describe('runKeeping: values left on the GPU for a later run', () => {
+  it('equal their read-back, feed a later graph, are reused after release and refused once released', async () => {
+    // Two graphs: the first computes a = x·2 and b = x+x·2 (kept), the second reads b as an external.
+    const n = 300;
+    const g1: Graph = { nTokens: 1, output: 3, nodes: [
+      { id: 0, spec: { op: 'external' }, src: [], shape: [n, 1], module: 'x' },
+      { id: 1, spec: { op: 'scale', s: 2 }, src: [0], shape: [n, 1], module: 'a' },
+      { id: 2, spec: { op: 'add' }, src: [0, 1], shape: [n, 1], module: 'b' },
+      { id: 3, spec: { op: 'mul' }, src: [1, 2], shape: [n, 1], module: 'c' },
+    ] };
+    const g2: Graph = { nTokens: 1, output: 1, nodes: [
+      { id: 0, spec: { op: 'external' }, src: [], shape: [n, 1], module: 'b' },
+      { id: 1, spec: { op: 'scale', s: 0.5 }, src: [0], shape: [n, 1], module: 'half' },
+    ] };
+    const ex = new WebGpuExecutor(gpu, () => {
+      throw new Error('no weights');
+    }, { nCtx: 4, shaders: viteShaderLibrary(), poison: true });
+    const none = { tokens: new Int32Array(0), positions: new Int32Array(0) };
+    const x = Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
+    const [a, b] = await ex.runMany(g1, { ...none, externals: new Map([[0, x]]) }, [1, 2]);
+    const r = await ex.runKeeping(g1, { ...none, externals: new Map([[0, x]]) }, [1], [2]);
+    expect(r.read[0]).toEqual(a);
+    expect(r.kept[0]!.floats).toBe(n);
+    // Another run in between reuses the activation pool; the kept value must survive it.
+    await ex.runMany(g1, { ...none, externals: new Map([[0, x.map((v) => -v)]]) }, [3]);
+    const half = await ex.run(g2, { ...none, deviceExternals: new Map([[0, r.kept[0]!]]) });
+    expect(half).toEqual(b!.map((v) => v * 0.5));
+    const before = ex.allocatedBytes();
+    r.kept[0]!.release();
+    const again = await ex.runKeeping(g1, { ...none, externals: new Map([[0, x]]) }, [1], [2]);
+    expect(ex.allocatedBytes(), 'a released hand-off buffer is reused').toBe(before);
+    await expect(ex.run(g2, { ...none, deviceExternals: new Map([[0, r.kept[0]!]]) })).rejects.toThrow(/not a live value/);
+    again.kept[0]!.release();
+    ex.destroy();
+  });
 });
