@@ -107,7 +107,7 @@ export class LocalEngine {
       const model = modelFromGGUF(gguf, md);
       const tensorBytes = new Map([...gguf.tensors].map(([n, t]) => [n, t.info.nBytes]));
       const tensorTypes = new Map([...gguf.tensors].map(([n, t]) => [n, t.info.type]));
-      const devices = this.opts.devices ?? {};
+      const devices = this.opts.devices ?? { cores: 1 };
       const device = o.device ?? 'auto';
       if (device === 'gpu' && devices.gpu === undefined) throw new EngineError('bad_argument', `--device gpu: ${devices.gpuMissing ?? 'there is no WebGPU device here'}`);
       const rulesName = o.rules ?? (device === 'cpu' || (device === 'auto' && devices.gpu === undefined) ? ALL_CPU_RULES : defaultRulesFile(model, familyOf(md, model)));

@@ -1,6 +1,6 @@
 // `ktweb bench`: prefill and decode tokens/s of a GGUF under several placements (hybrid = the model's own rules,
 // all-gpu, all-cpu, or rule files) and CPU thread counts, with a per-step breakdown of decode (GPU busy, CPU busy,
-// both at once, time outside both = hand-offs and JS), the CPU-side roofline (measured DRAM GB/s ÷ the weight bytes
+// both at once, time outside both = hand-offs and JS; on the GPU side, recording vs waiting), the CPU-side roofline (measured DRAM GB/s ÷ the weight bytes
 // the CPU reads per token: the routed experts in hybrid) and what fraction of it decode reaches; with --kernels the
 // per-kernel GB/s of a decode step on the model's own weights (LocalEngine.kernelBench). Tables; --out writes JSON.
 import { writeFile } from 'node:fs/promises';
@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import type { KernelStat } from '../api/types.ts';
 import { EngineError } from '../core/errors.ts';
 import { mulberry32 } from '../core/random.ts';
+import { WebGpuExecutor, type GpuRunCounters } from '../backends/webgpu/executor.ts';
 import { HybridExecutor } from '../runtime/hybrid-executor.ts';
 import { cpuBytesPerToken } from '../runtime/cpu-bytes.ts';
 import { nodeDevices } from '../runtime/placement-devices.ts';
@@ -41,6 +42,14 @@ export interface StepBreakdown {
   readonly segments: number;
   /** Values handed between GPU segments on the GPU (not read back) per step. */
   readonly keptOnDevice: number;
+  /** GPU side, host clock: command buffers per step, dispatches, time writing inputs and recording them (JS and
+   * Dawn), and time from submit until the read-back was mapped (GPU execution plus the map's completion). */
+  readonly gpuRuns?: number;
+  readonly gpuDispatches?: number;
+  readonly gpuEncodeMs?: number;
+  readonly gpuWaitMs?: number;
+  /** GPU execution of those command buffers from timestamp queries (where the device has them). */
+  readonly gpuExecMs?: number;
 }
 
 export interface BenchRow {
@@ -83,11 +92,11 @@ interface PlacementResult {
   readonly usesCpu: boolean;
 }
 
-async function benchPlacement(o: BenchOptions, placement: string, threads: number, lengths: number[], gen: number, reps: number, dramGBps: number | undefined): Promise<PlacementResult> {
+async function benchPlacement(o: BenchOptions, placement: string, threads: number | undefined, lengths: number[], gen: number, reps: number, dramGBps: number | undefined): Promise<PlacementResult> {
   const rules = placement in PLACEMENTS ? PLACEMENTS[placement] : placement;
   const nCtx = Math.max(...lengths) + gen + 8;
   const t0 = performance.now();
-  const { engine, info } = await loadEngine({ ...o, ...(rules !== undefined ? { rules } : {}), cpuThreads: String(threads), ctx: String(Math.max(nCtx, intArg('ctx', o.ctx, 8))) }, true);
+  const { engine, info } = await loadEngine({ ...o, ...(rules !== undefined ? { rules } : {}), ...(threads !== undefined ? { cpuThreads: String(threads) } : {}), ctx: String(Math.max(nCtx, intArg('ctx', o.ctx, 8))) }, true);
   const loadMs = performance.now() - t0;
   try {
     const { session, executor, plan, model } = engine.runtime;
@@ -106,6 +115,9 @@ async function benchPlacement(o: BenchOptions, placement: string, threads: numbe
         let next = (await session.evalTopK(prompt, { k: 1 }))?.ids[0] ?? argmax(await session.eval(prompt));
         const prefillMs = performance.now() - p0;
         const acc = { wallMs: 0, gpuBusyMs: 0, cpuBusyMs: 0, overlapMs: 0, outsideMs: 0, segments: 0, keptOnDevice: 0 };
+        const gpuEx = hybrid?.executors.gpu ?? executor.exec;
+        const counters = gpuEx instanceof WebGpuExecutor ? gpuEx.counters : undefined;
+        const c0: GpuRunCounters | undefined = counters !== undefined ? { ...counters } : undefined;
         const d0 = performance.now();
         for (let i = 0; i < gen; i++) {
           const s0 = performance.now();
@@ -127,27 +139,30 @@ async function benchPlacement(o: BenchOptions, placement: string, threads: numbe
         }
         const decodeMs = performance.now() - d0;
         const mean = (v: number): number => Math.round((v / gen) * 1000) / 1000;
+        const gpuSide = counters !== undefined && c0 !== undefined
+          ? { gpuRuns: mean(counters.runs - c0.runs), gpuDispatches: mean(counters.dispatches - c0.dispatches), gpuEncodeMs: mean(counters.encodeMs - c0.encodeMs), gpuWaitMs: mean(counters.waitMs - c0.waitMs), ...(counters.timedRuns > c0.timedRuns ? { gpuExecMs: mean(counters.gpuMs - c0.gpuMs) } : {}) }
+          : {};
         const decodeTps = gen / (decodeMs / 1e3);
         const roofline = dramGBps !== undefined && cpuBytes > 2 ** 20 ? (dramGBps * 1e9) / cpuBytes : undefined;
         const row: BenchRow = {
           placement,
           rules: info.rules,
           backend: info.backend,
-          cpuThreads: executor.usesCpu ? threads : 0,
+          cpuThreads: executor.cpuThreads,
           loadMs: Math.round(loadMs),
           promptTokens: len,
           prefillTokensPerS: round1(len / (prefillMs / 1e3)),
           decodeTokens: gen,
           decodeTokensPerS: round1(decodeTps),
           cpuBytesPerToken: Math.round(cpuBytes),
-          step: { wallMs: mean(acc.wallMs), gpuBusyMs: mean(acc.gpuBusyMs), cpuBusyMs: mean(acc.cpuBusyMs), overlapMs: mean(acc.overlapMs), outsideMs: mean(acc.outsideMs), segments: Math.round(acc.segments / gen), keptOnDevice: Math.round(acc.keptOnDevice / gen) },
+          step: { wallMs: mean(acc.wallMs), gpuBusyMs: mean(acc.gpuBusyMs), cpuBusyMs: mean(acc.cpuBusyMs), overlapMs: mean(acc.overlapMs), outsideMs: mean(acc.outsideMs), segments: Math.round(acc.segments / gen), keptOnDevice: Math.round(acc.keptOnDevice / gen), ...gpuSide },
           ...(roofline !== undefined ? { cpuRooflineTokensPerS: round1(roofline), fractionOfRoofline: Math.round((decodeTps / roofline) * 1000) / 1000 } : {}),
         };
         if (best === undefined || row.decodeTokensPerS > best.decodeTokensPerS) best = row;
       }
       rows.push(best!);
     }
-    const run = { placement, rules: info.rules, backend: info.backend, cpuThreads: executor.usesCpu ? threads : 0 };
+    const run = { placement, rules: info.rules, backend: info.backend, cpuThreads: executor.cpuThreads };
     let kernels: KernelRun | undefined;
     if (o.kernels) {
       try {
@@ -220,35 +235,37 @@ export function registerBench(program: Command): void {
     .option('--out <file>', 'write the results as JSON');
   // bench takes a list: each placement with a CPU side is loaded once per thread count
   const threadsOpt = cmd.options.find((x) => x.long === '--cpu-threads');
-  if (threadsOpt !== undefined) threadsOpt.description = 'CPU worker threads, a comma-separated list: each placement with a CPU side runs at each (default: physical cores)';
+  if (threadsOpt !== undefined) threadsOpt.description = 'CPU worker threads, a comma-separated list: each placement with a CPU side runs at each (default: physical cores, fewer beside a GPU)';
   cmd.action(async (o: BenchOptions) => {
     const lengths = list('prompt-lengths', o.promptLengths);
     const gen = intArg('gen-tokens', o.genTokens, 1);
     const reps = intArg('repetitions', o.repetitions, 1);
-    const threadList = o.cpuThreads !== undefined ? [...new Set(list('cpu-threads', o.cpuThreads))] : [physicalCores()];
+    // undefined: each placement's default (defaultCpuThreads); the DRAM probe then uses every physical core
+    const threadList: (number | undefined)[] = o.cpuThreads !== undefined ? [...new Set(list('cpu-threads', o.cpuThreads))] : [undefined];
+    const probeThreads = (t: number | undefined): number => t ?? physicalCores();
     if (o.kernels) intArg('kernel-ms', o.kernelMs, 1);
     const dram = new Map<number, number>();
-    if (o.dram) for (const t of threadList) dram.set(t, Math.round((await measureDramGBps(t)) * 10) / 10);
+    if (o.dram) for (const t of threadList) dram.set(probeThreads(t), Math.round((await measureDramGBps(probeThreads(t))) * 10) / 10);
     const rows: BenchRow[] = [];
     const kernels: KernelRun[] = [];
-    const skipped: { placement: string; cpuThreads: number; reason: string }[] = [];
+    const skipped: { placement: string; cpuThreads?: number; reason: string }[] = [];
     for (const p of o.placements.split(',').map((s) => s.trim())) {
       for (const t of threadList) {
         try {
-          const r = await benchPlacement(o, p, t, lengths, gen, reps, dram.get(t));
+          const r = await benchPlacement(o, p, t, lengths, gen, reps, dram.get(probeThreads(t)));
           rows.push(...r.rows);
           if (r.kernels !== undefined) kernels.push(r.kernels);
           if (!r.usesCpu) break; // no CPU side: the thread count changes nothing
         } catch (e) {
           // A placement this machine cannot run (no GPU, too little memory) is reported, the others still run.
           if (!(e instanceof EngineError)) throw e;
-          skipped.push({ placement: p, cpuThreads: t, reason: e.oneLine() });
+          skipped.push({ placement: p, ...(t !== undefined ? { cpuThreads: t } : {}), reason: e.oneLine() });
           break;
         }
       }
     }
-    const machine = { cpu: cpus()[0]?.model ?? 'unknown', logicalCpus: cpus().length, physicalCores: physicalCores(), memoryBytes: totalmem(), cpuThreads: threadList, node: process.versions.node };
-    const dramReadGBps = dram.get(threadList[0]!);
+    const machine = { cpu: cpus()[0]?.model ?? 'unknown', logicalCpus: cpus().length, physicalCores: physicalCores(), memoryBytes: totalmem(), cpuThreads: threadList.map((t) => t ?? 'default'), node: process.versions.node };
+    const dramReadGBps = dram.get(probeThreads(threadList[0]));
     const result = {
       date: new Date().toISOString(),
       model: o.ggufPath,
@@ -261,8 +278,8 @@ export function registerBench(program: Command): void {
     };
     process.stdout.write(
       table(
-        ['placement', 'backend', 'prompt', 'prefill t/s', 'decode t/s', 'step ms', 'gpu ms', 'cpu ms', 'both ms', 'outside ms', 'roofline t/s', 'of roofline', 'threads'],
-        rows.map((r) => [r.placement, r.backend, String(r.promptTokens), String(r.prefillTokensPerS), String(r.decodeTokensPerS), String(r.step.wallMs), String(r.step.gpuBusyMs), String(r.step.cpuBusyMs), String(r.step.overlapMs), String(r.step.outsideMs), String(r.cpuRooflineTokensPerS ?? '—'), r.fractionOfRoofline !== undefined ? `${(r.fractionOfRoofline * 100).toFixed(0)}%` : '—', String(r.cpuThreads)]),
+        ['placement', 'backend', 'prompt', 'prefill t/s', 'decode t/s', 'step ms', 'gpu ms', 'gpu encode ms', 'gpu wait ms', 'gpu exec ms', 'cpu ms', 'both ms', 'outside ms', 'roofline t/s', 'of roofline', 'threads'],
+        rows.map((r) => [r.placement, r.backend, String(r.promptTokens), String(r.prefillTokensPerS), String(r.decodeTokensPerS), String(r.step.wallMs), String(r.step.gpuBusyMs), String(r.step.gpuEncodeMs ?? '—'), String(r.step.gpuWaitMs ?? '—'), String(r.step.gpuExecMs ?? '—'), String(r.step.cpuBusyMs), String(r.step.overlapMs), String(r.step.outsideMs), String(r.cpuRooflineTokensPerS ?? '—'), r.fractionOfRoofline !== undefined ? `${(r.fractionOfRoofline * 100).toFixed(0)}%` : '—', String(r.cpuThreads)]),
       ) + '\n',
     );
     for (const [t, gbps] of dram) process.stdout.write(`DRAM read ${gbps} GB/s with ${t} threads (roofline = that ÷ the weight bytes the CPU reads per token)\n`);

@@ -9,7 +9,7 @@ import { adapterDescription } from '../backends/webgpu/device.ts';
 import { shaderLibrary, type ShaderLibrary } from '../backends/webgpu/wgsl-pre.ts';
 import { isSoftwareAdapter, type ComputeDevices } from '../runtime/engine-executor.ts';
 import { webGpuDeviceExecutor } from '../runtime/webgpu-device.ts';
-import { nodeCpuExecutor } from './node-wasm.ts';
+import { nodeCpuExecutor, physicalCores } from './node-wasm.ts';
 
 const SHADERS = fileURLToPath(new URL('../../shaders/', import.meta.url));
 
@@ -53,17 +53,17 @@ async function findAdapter(): Promise<{ adapter: GPUAdapter; description: string
 
 export async function nodeComputeDevices(device: 'auto' | 'gpu' | 'cpu'): Promise<ComputeDevices> {
   // the WASM kernels on worker_threads, weights sharded over as many wasm32 memories as they need
-  const cpu = nodeCpuExecutor;
-  if (device === 'cpu') return { cpu, gpuMissing: 'the GPU was not asked for (--device cpu)' };
-  if (device === 'auto' && !vulkanDriverListed()) return { cpu, gpuMissing: 'no Vulkan driver is installed, so Dawn sees no GPU' };
+  const base = { cpu: nodeCpuExecutor, cores: physicalCores() };
+  if (device === 'cpu') return { ...base, gpuMissing: 'the GPU was not asked for (--device cpu)' };
+  if (device === 'auto' && !vulkanDriverListed()) return { ...base, gpuMissing: 'no Vulkan driver is installed, so Dawn sees no GPU' };
   const found = await findAdapter();
-  if (typeof found === 'string') return { cpu, gpuMissing: found };
+  if (typeof found === 'string') return { ...base, gpuMissing: found };
   if (device === 'auto' && isSoftwareAdapter(found.description)) {
-    return { cpu, gpuMissing: `the only WebGPU adapter is a software one (${found.description}), slower than the CPU kernels; --device gpu uses it anyway` };
+    return { ...base, gpuMissing: `the only WebGPU adapter is a software one (${found.description}), slower than the CPU kernels; --device gpu uses it anyway` };
   }
   const shaders = nodeShaderLibrary();
   return {
-    cpu,
+    ...base,
     // The device is requested only when the plan puts something on the GPU, and destroyed with the executor.
     gpu: async (o) => {
       // an adapter gives one device: ask again for each load (the first answer decided auto/software above)

@@ -107,6 +107,6 @@ export async function createNodeWasmRuntime(o: NodeWasmOptions = {}): Promise<Wa
 
 /** The CPU device of the Node face: the WASM kernels over as many memories as the weights need. */
 export async function nodeCpuExecutor(o: DeviceExecutorOptions): Promise<DeviceExecutor> {
-  const threads = o.cpuThreads ?? physicalCores();
+  const threads = o.cpuThreads;
   return ShardedWasmExecutor.create({ nCtx: o.nCtx, weights: o.weights, createRuntime: () => createNodeWasmRuntime({ threads }) });
 }

@@ -46,24 +46,24 @@ async function cpuExecutor(o: DeviceExecutorOptions): Promise<DeviceExecutor> {
   return ShardedWasmExecutor.create({
     nCtx: o.nCtx,
     weights: o.weights,
-    createRuntime: () => WasmRuntime.create({ modules, platform, threads: o.cpuThreads ?? navigator.hardwareConcurrency }),
+    createRuntime: () => WasmRuntime.create({ modules, platform, threads: o.cpuThreads }),
   });
 }
 
 export async function browserComputeDevices(device: 'auto' | 'gpu' | 'cpu'): Promise<ComputeDevices> {
-  const cpu = cpuExecutor;
-  if (device === 'cpu') return { cpu, gpuMissing: 'the GPU was not asked for (device: cpu)' };
+  const base = { cpu: cpuExecutor, cores: navigator.hardwareConcurrency };
+  if (device === 'cpu') return { ...base, gpuMissing: 'the GPU was not asked for (device: cpu)' };
   const gpuApi = (navigator as Navigator & { gpu?: GPU }).gpu;
-  if (gpuApi === undefined) return { cpu, gpuMissing: 'this browser has no WebGPU (navigator.gpu is missing)' };
+  if (gpuApi === undefined) return { ...base, gpuMissing: 'this browser has no WebGPU (navigator.gpu is missing)' };
   const adapter = await gpuApi.requestAdapter({ powerPreference: 'high-performance' });
-  if (adapter === null) return { cpu, gpuMissing: 'WebGPU found no adapter (a blocked or missing GPU driver)' };
+  if (adapter === null) return { ...base, gpuMissing: 'WebGPU found no adapter (a blocked or missing GPU driver)' };
   const description = adapterDescription(adapter.info);
   if (device === 'auto' && isSoftwareAdapter(description)) {
-    return { cpu, gpuMissing: `the only WebGPU adapter is a software one (${description}), slower than the CPU kernels; choose the GPU device to use it anyway` };
+    return { ...base, gpuMissing: `the only WebGPU adapter is a software one (${description}), slower than the CPU kernels; choose the GPU device to use it anyway` };
   }
   const shaders = viteShaderLibrary();
   return {
-    cpu,
+    ...base,
     // The device is requested only when the plan puts something on the GPU, and destroyed with the executor.
     gpu: async (o) => {
       // an adapter gives one device: ask again for each load (the first answer decided auto/software above)

@@ -42,6 +42,19 @@ describe('ktweb bench', () => {
     }
     expect(j.results.find((x) => x.placement === 'hybrid')!.backend).toMatch(/^hybrid: WebGPU .* \+ WASM /);
     expect(j.results.find((x) => x.placement === 'hybrid')!.step.segments).toBeGreaterThan(3);
+    for (const x of j.results) {
+      expect(x.cpuThreads).toBe(x.placement === 'all-gpu' ? 0 : 2);
+      if (x.placement === 'all-cpu') continue;
+      // the GPU side's own counters: command buffers, dispatches, host time recording and waiting, GPU time
+      const s = x.step;
+      expect(s.gpuRuns, x.placement).toBeGreaterThanOrEqual(1);
+      expect(s.gpuDispatches!).toBeGreaterThan(s.gpuRuns!);
+      expect(s.gpuEncodeMs!).toBeGreaterThan(0);
+      expect(s.gpuExecMs!).toBeGreaterThan(0);
+      expect(s.gpuEncodeMs! + s.gpuWaitMs!).toBeLessThanOrEqual(s.gpuBusyMs + 0.01);
+    }
+    // the shared expert's output and the residual stream go from GPU segment to GPU segment without a read-back
+    expect(j.results.find((x) => x.placement === 'hybrid')!.step.keptOnDevice).toBeGreaterThan(0);
 
     // Independent count from the tensor table: hybrid puts the routed experts and the embedding on the CPU;
     // all-CPU adds every other tensor (this model has its own output.weight).

@@ -10,6 +10,7 @@ import { openGGUF } from '../../src/gguf/model.ts';
 import { modelFromGGUF } from '../../src/models/registry.ts';
 import { makeModel, type MakeModelOptions } from '../../src/models/synth/make-model.ts';
 import { defaultRulesFile, familyOf, loadRules, planPlacement } from '../../src/placement/index.ts';
+import { defaultCpuThreads } from '../../src/runtime/engine-executor.ts';
 import { HybridExecutor } from '../../src/runtime/hybrid-executor.ts';
 import { nodeDevices } from '../../src/runtime/placement-devices.ts';
 import { NodeFileSink, NodeFileSource } from '../../src/storage/node-fs.ts';
@@ -108,5 +109,12 @@ describe('hybrid split with expert deferral', () => {
     const waitsFor = (i: number, j: number): boolean => segs[i]!.deps.some((d) => d === j || waitsFor(d, j));
     expect(attn1).toBeGreaterThan(deferred);
     expect(waitsFor(attn1, deferred)).toBe(false);
+  });
+});
+
+describe('defaultCpuThreads', () => {
+  it('uses every core alone, and leaves a quarter (at least two) to the GPU side beside a GPU', () => {
+    expect([1, 2, 16].map((c) => defaultCpuThreads(c, false))).toEqual([1, 2, 16]);
+    expect([1, 2, 4, 8, 16, 64].map((c) => defaultCpuThreads(c, true))).toEqual([1, 1, 2, 6, 12, 48]);
   });
 });

@@ -79,6 +79,25 @@ class GpuValue implements DeviceValue {
   }
 }
 
+/** Host-side time of the runs so far (benchmarks read the difference between two snapshots). */
+export interface GpuRunCounters {
+  runs: number;
+  dispatches: number;
+  /** Writing inputs and recording the command buffer, up to submit (JS and Dawn's validation). */
+  encodeMs: number;
+  /** From submit until the read-back is mapped (GPU execution and the map's completion). */
+  waitMs: number;
+  /** GPU execution of the runs' compute passes from timestamp queries (when the device has them), and how many runs
+   * were timed (a run's pair is read back with the next run that reads something back). */
+  gpuMs: number;
+  timedRuns: number;
+}
+
+/** Timestamp pairs a run can leave pending before the next read-back collects them (more go untimed). */
+const TS_PAIRS = 64;
+/** Where a readback buffer holds the collected timestamps: after the outputs, 8-aligned. */
+const tsOffset = (bytes: number): number => Math.ceil(bytes / 8) * 8;
+
 interface PlanEntry {
   readonly plan: Plan;
   /** All outputs back to back (floats). */
@@ -99,6 +118,8 @@ export class WebGpuExecutor implements GraphExecutor {
   private readonly kv = new Map<string, GPUBuffer>();
   private readonly plans = new WeakMap<Graph, Map<string, Promise<PlanEntry>>>();
   private readonly extra: GPUBuffer[] = [];
+  readonly counters: GpuRunCounters = { runs: 0, dispatches: 0, encodeMs: 0, waitMs: 0, gpuMs: 0, timedRuns: 0 };
+  private ts: { readonly qs: GPUQuerySet; readonly resolve: GPUBuffer; pending: number } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private lost: string | undefined;
   /** The device's real binding limit (opts.maxBindingBytes only narrows how weights are split). */
@@ -281,6 +302,7 @@ export class WebGpuExecutor implements GraphExecutor {
     this.weights.destroy();
     for (const b of this.kv.values()) b.destroy();
     for (const b of this.extra) b.destroy();
+    this.ts?.qs.destroy();
   }
 
   dispose(): void {
@@ -315,7 +337,8 @@ export class WebGpuExecutor implements GraphExecutor {
   }
 
   private readbackBuffer(bytes: number): Readback {
-    const buf = this.device.createBuffer({ label: 'readback', size: Math.max(16, bytes), usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const room = this.caps.timestampQuery ? tsOffset(bytes) - bytes + TS_PAIRS * 16 : 0;
+    const buf = this.device.createBuffer({ label: 'readback', size: Math.max(16, bytes + room), usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     this.extra.push(buf);
     return { buf, bytes };
   }
@@ -365,11 +388,14 @@ export class WebGpuExecutor implements GraphExecutor {
   }
 
   /** One command buffer: (poison,) the graph, the tail's steps, the copies into its readback and of kept values; then reads it. */
-  private submit(e: PlanEntry, inputs: RunInputs, tail: Tail): Promise<ArrayBuffer> {
+  private async submit(e: PlanEntry, inputs: RunInputs, tail: Tail): Promise<ArrayBuffer> {
+    const t0 = performance.now();
     const p = e.plan;
     const enc = this.device.createCommandEncoder({ label: 'run' });
     this.writeInputs(p, inputs, enc);
-    const pass = enc.beginComputePass({ label: 'graph' });
+    const ts = this.timestamps();
+    const slot = ts !== undefined && ts.pending < TS_PAIRS ? ts.pending++ : -1;
+    const pass = enc.beginComputePass(slot >= 0 ? { label: 'graph', timestampWrites: { querySet: ts!.qs, beginningOfPassWriteIndex: 2 * slot, endOfPassWriteIndex: 2 * slot + 1 } } : { label: 'graph' });
     if (this.opts.poison === true) encodeSteps(pass, p.poison);
     encodeSteps(pass, p.steps);
     encodeSteps(pass, tail.steps);
@@ -380,11 +406,37 @@ export class WebGpuExecutor implements GraphExecutor {
       off += bytes;
     }
     for (const [from, to, bytes] of tail.keep ?? []) enc.copyBufferToBuffer(from, 0, to, 0, bytes);
+    let nTs = 0;
+    if (tail.copies.length > 0 && ts !== undefined && ts.pending > 0) {
+      nTs = ts.pending;
+      enc.resolveQuerySet(ts.qs, 0, 2 * nTs, ts.resolve, 0);
+      enc.copyBufferToBuffer(ts.resolve, 0, tail.readback.buf, tsOffset(tail.readback.bytes), 16 * nTs);
+      ts.pending = 0;
+    }
     this.device.queue.submit([enc.finish()]);
-    return tail.copies.length > 0 ? this.read(tail.readback) : Promise.resolve(new ArrayBuffer(0));
+    const t1 = performance.now();
+    const out = tail.copies.length > 0 ? await this.read(tail.readback, nTs) : new ArrayBuffer(0);
+    const c = this.counters;
+    c.runs++;
+    c.dispatches += p.steps.length + tail.steps.length;
+    c.encodeMs += t1 - t0;
+    c.waitMs += performance.now() - t1;
+    return out;
   }
 
-  private async read(r: Readback): Promise<ArrayBuffer> {
+  /** The query set runs write their pass's begin/end into, when the device has timestamp queries. */
+  private timestamps(): { readonly qs: GPUQuerySet; readonly resolve: GPUBuffer; pending: number } | undefined {
+    if (!this.caps.timestampQuery) return undefined;
+    if (this.ts === undefined) {
+      const resolve = this.device.createBuffer({ label: 'timestamps', size: TS_PAIRS * 16, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
+      this.extra.push(resolve);
+      this.ts = { qs: this.device.createQuerySet({ label: 'runs', type: 'timestamp', count: 2 * TS_PAIRS }), resolve, pending: 0 };
+    }
+    return this.ts;
+  }
+
+  /** Maps a readback and returns its outputs; `nTs` timestamp pairs after them go to the counters. */
+  private async read(r: Readback, nTs = 0): Promise<ArrayBuffer> {
     try {
       await r.buf.mapAsync(MapMode.READ);
     } catch (err) {
@@ -394,6 +446,16 @@ export class WebGpuExecutor implements GraphExecutor {
       throw gpuFailure(`reading results back failed: ${err instanceof Error ? err.message : String(err)}`);
     }
     const out = r.buf.getMappedRange(0, r.bytes).slice(0);
+    if (nTs > 0) {
+      const t = new BigInt64Array(r.buf.getMappedRange(tsOffset(r.bytes), 16 * nTs).slice(0));
+      for (let i = 0; i < nTs; i++) {
+        const ns = Number(t[2 * i + 1]! - t[2 * i]!);
+        if (ns > 0) {
+          this.counters.gpuMs += ns / 1e6;
+          this.counters.timedRuns++;
+        }
+      }
+    }
     r.buf.unmap();
     return out;
   }

@@ -107,4 +107,32 @@ describe('runKeeping: values left on the GPU for a later run', () => {
     again.kept[0]!.release();
     ex.destroy();
   });
+
+  it('counts runs, dispatches and host time, and GPU time from timestamp queries collected at the next read-back', async () => {
+    const ctx = await nodeGpuContext({ timestamps: true });
+    expect(ctx.caps.timestampQuery, 'SwiftShader through Dawn has timestamp-query').toBe(true);
+    const n = 4096;
+    const g: Graph = { nTokens: 1, output: 2, nodes: [
+      { id: 0, spec: { op: 'external' }, src: [], shape: [n, 1], module: 'x' },
+      { id: 1, spec: { op: 'scale', s: 3 }, src: [0], shape: [n, 1], module: 'a' },
+      { id: 2, spec: { op: 'add' }, src: [0, 1], shape: [n, 1], module: 'b' },
+    ] };
+    const ex = new WebGpuExecutor(ctx, () => {
+      throw new Error('no weights');
+    }, { nCtx: 4, shaders: viteShaderLibrary() });
+    const inputs = { tokens: new Int32Array(0), positions: new Int32Array(0), externals: new Map([[0, new Float32Array(n).fill(1)]]) };
+    const kept = await ex.runKeeping(g, inputs, [], [2]); // nothing read back: its timestamps wait
+    expect(ex.counters.timedRuns).toBe(0);
+    expect(await ex.run(g, inputs)).toEqual(new Float32Array(n).fill(4));
+    const c = ex.counters;
+    expect(c.runs).toBe(2);
+    expect(c.dispatches).toBe(4);
+    expect(c.timedRuns, 'both runs timed, collected by the read-back').toBe(2);
+    expect(c.gpuMs).toBeGreaterThan(0);
+    expect(c.encodeMs).toBeGreaterThan(0);
+    expect(c.waitMs).toBeGreaterThan(0);
+    kept.kept[0]!.release();
+    ex.destroy();
+    ctx.device.destroy();
+  });
 });
