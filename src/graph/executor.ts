@@ -19,6 +19,12 @@ export interface RunInputs {
   readonly deviceExternals?: ReadonlyMap<number, DeviceValue>;
 }
 
+export interface PreparedRun {
+  submit(inputs: RunInputs): Promise<{ read: Float32Array[]; kept: DeviceValue[] }>;
+  /** It will not be submitted: frees what it holds. */
+  drop(): void;
+}
+
 /** A value a run left on its executor's device for later runs of that executor (GPU→GPU hand-offs). */
 export interface DeviceValue {
   readonly floats: number;
@@ -38,6 +44,11 @@ export interface GraphExecutor {
    * resolves once the work is queued when nothing is read back. The caller releases the kept values.
    */
   runKeeping?(g: Graph, inputs: RunInputs, read: readonly number[], keep: readonly number[]): Promise<{ read: Float32Array[]; kept: DeviceValue[] }>;
+  /**
+   * Records a runKeeping ahead of its host inputs (tokens, positions, externals), which `submit` writes before it
+   * runs it; device externals are given now. A prepared run not submitted is dropped.
+   */
+  prepareKeeping?(g: Graph, deviceExternals: ReadonlyMap<number, DeviceValue>, read: readonly number[], keep: readonly number[]): Promise<PreparedRun>;
   /**
    * Puts every weight `g` reads on the device ahead of the first run, reading each one once through `read` and
    * keeping no JS copy (loading streams tensor by tensor). Afterwards no graph of the same model that reads only

@@ -3,9 +3,10 @@
 // ids/weights go to the CPU, the experts' output comes back). Segments run as soon as the values they read are
 // there and their device is free, so with `overlap` the GPU computes the shared experts while the CPU computes
 // the routed ones. A value only GPU segments read stays on the GPU (no read-back; a segment with nothing to read
-// back, like the shared experts, does not wait for the GPU at all). Graph splits are cached per graph.
+// back, like the shared experts, does not wait for the GPU at all); a GPU segment waiting for the CPU's experts is
+// recorded meanwhile, so that only the hand-off and the submit remain. Graph splits are cached per graph.
 import { EngineError } from '../core/errors.ts';
-import type { DeviceValue, GraphExecutor, RunInputs } from '../graph/executor.ts';
+import type { DeviceValue, GraphExecutor, PreparedRun, RunInputs } from '../graph/executor.ts';
 import type { Graph, GraphNode } from '../graph/graph.ts';
 import { splitGraph, type Segment, type SegmentDevice } from './segments.ts';
 import { withRepeatPenalty } from './sampler.ts';
@@ -101,31 +102,46 @@ export class HybridExecutor implements GraphExecutor {
     let result: T | undefined;
     segs.forEach((seg, i) => {
       const ex = this.executors[seg.device];
-      const waits = [...seg.deps.map((d) => done[d]!), lastOn[seg.device] ?? Promise.resolve()];
-      const p = Promise.all(waits).then(async () => {
-        const externals = new Map<number, Float32Array>();
+      const sameDevice = [...seg.deps.filter((d) => segs[d]!.device === seg.device).map((d) => done[d]!), lastOn[seg.device] ?? Promise.resolve()];
+      const otherDevice = seg.deps.filter((d) => segs[d]!.device !== seg.device).map((d) => done[d]!);
+      const read = sp.read[i]!.map((o) => seg.outputs.get(o)!);
+      const keep = sp.keep[i]!.map((o) => seg.outputs.get(o)!);
+      // A segment waiting for the other device is recorded while it waits (the GPU's command buffer), so that
+      // only writing the handed-over values and submitting remain once they arrive.
+      const ahead = i !== outSeg && otherDevice.length > 0 && ex.prepareKeeping !== undefined;
+      const p = (async () => {
+        await Promise.all(sameDevice);
         const deviceExternals = new Map<number, DeviceValue>();
         for (const [local, orig] of seg.externals) {
           const d = onDevice.get(orig);
           if (d !== undefined) deviceExternals.set(local, d);
-          else externals.set(local, values.get(orig)!);
         }
+        let prepared: PreparedRun | undefined;
+        if (ahead) {
+          const t = performance.now();
+          prepared = await ex.prepareKeeping!(seg.graph, deviceExternals, read, keep);
+          busy[seg.device].push([t, performance.now()]);
+        }
+        try {
+          await Promise.all(otherDevice);
+        } catch (e) {
+          prepared?.drop();
+          throw e;
+        }
+        const externals = new Map<number, Float32Array>();
+        for (const [local, orig] of seg.externals) if (!onDevice.has(orig)) externals.set(local, values.get(orig)!);
         const segInputs = { ...inputs, externals, deviceExternals };
         const start = performance.now();
         if (i === outSeg) {
           result = await last(seg, ex, segInputs);
+        } else if (prepared !== undefined || keep.length > 0) {
+          const r = await (prepared !== undefined ? prepared.submit(segInputs) : ex.runKeeping!(seg.graph, segInputs, read, keep));
+          sp.read[i]!.forEach((o, k) => values.set(o, r.read[k]!));
+          sp.keep[i]!.forEach((o, k) => onDevice.set(o, r.kept[k]!));
         } else {
-          const read = sp.read[i]!.map((o) => seg.outputs.get(o)!);
-          const keep = sp.keep[i]!.map((o) => seg.outputs.get(o)!);
-          if (keep.length > 0) {
-            const r = await ex.runKeeping!(seg.graph, segInputs, read, keep);
-            sp.read[i]!.forEach((o, k) => values.set(o, r.read[k]!));
-            sp.keep[i]!.forEach((o, k) => onDevice.set(o, r.kept[k]!));
-          } else {
-            if (ex.runMany === undefined) throw new EngineError('bad_argument', `the ${seg.device} executor cannot run graph segments`);
-            const r = await ex.runMany(seg.graph, segInputs, read);
-            sp.read[i]!.forEach((o, k) => values.set(o, r[k]!));
-          }
+          if (ex.runMany === undefined) throw new EngineError('bad_argument', `the ${seg.device} executor cannot run graph segments`);
+          const r = await ex.runMany(seg.graph, segInputs, read);
+          sp.read[i]!.forEach((o, k) => values.set(o, r[k]!));
         }
         busy[seg.device].push([start, performance.now()]);
         for (const orig of seg.externals.values()) {
@@ -133,7 +149,7 @@ export class HybridExecutor implements GraphExecutor {
           unread.set(orig, left);
           if (left === 0) onDevice.get(orig)?.release();
         }
-      });
+      })();
       done.push(p);
       lastOn[seg.device] = p;
     });

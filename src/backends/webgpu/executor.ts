@@ -4,7 +4,7 @@
 // command buffer and reads back only the output, or for sampling only the argmax ids or the k best candidates.
 // The KV cache stays on the GPU between runs.
 import { EngineError } from '../../core/errors.ts';
-import type { DeviceValue, GraphExecutor, RunInputs, WeightData } from '../../graph/executor.ts';
+import type { DeviceValue, GraphExecutor, PreparedRun, RunInputs, WeightData } from '../../graph/executor.ts';
 import type { Graph } from '../../graph/graph.ts';
 import { BufferPool, HandoffPool } from './buffers.ts';
 import type { GpuCaps, GpuContext } from './device.ts';
@@ -95,6 +95,34 @@ export interface GpuRunCounters {
 
 /** Timestamp pairs a run can leave pending before the next read-back collects them (more go untimed). */
 const TS_PAIRS = 64;
+/** Pass timestamps of runs: slots free, and slots of submitted runs not yet read back. */
+interface Timestamps {
+  readonly qs: GPUQuerySet;
+  readonly resolve: GPUBuffer;
+  readonly free: number[];
+  readonly submitted: number[];
+}
+
+/** A command buffer recorded for a plan, waiting for its host inputs. */
+interface Recorded {
+  readonly e: PlanEntry;
+  readonly tail: Tail;
+  readonly cmd: GPUCommandBuffer;
+  /** Externals copied from values kept on the GPU. */
+  readonly onDevice: ReadonlySet<number>;
+  /** Its timestamp pair (-1: untimed) and the pairs its readback collects (earlier runs', and its own). */
+  readonly slot: number;
+  readonly collect: readonly number[];
+  readonly encodeMs: number;
+}
+
+/** A runKeeping recorded: the command buffer, the values it will keep, how many outputs it reads back. */
+interface KeepingRun {
+  readonly rec: Recorded;
+  readonly kept: readonly GpuValue[];
+  readonly nRead: number;
+}
+
 /** Where a readback buffer holds the collected timestamps: after the outputs, 8-aligned. */
 const tsOffset = (bytes: number): number => Math.ceil(bytes / 8) * 8;
 
@@ -119,7 +147,7 @@ export class WebGpuExecutor implements GraphExecutor {
   private readonly plans = new WeakMap<Graph, Map<string, Promise<PlanEntry>>>();
   private readonly extra: GPUBuffer[] = [];
   readonly counters: GpuRunCounters = { runs: 0, dispatches: 0, encodeMs: 0, waitMs: 0, gpuMs: 0, timedRuns: 0 };
-  private ts: { readonly qs: GPUQuerySet; readonly resolve: GPUBuffer; pending: number } | undefined;
+  private ts: Timestamps | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private lost: string | undefined;
   /** The device's real binding limit (opts.maxBindingBytes only narrows how weights are split). */
@@ -201,24 +229,60 @@ export class WebGpuExecutor implements GraphExecutor {
    * next plan reuses); with nothing to read back it resolves as soon as the command buffer is submitted.
    */
   runKeeping(g: Graph, inputs: RunInputs, read: readonly number[], keep: readonly number[]): Promise<{ read: Float32Array[]; kept: DeviceValue[] }> {
+    return this.serial(async () => this.submitKeeping(await this.recordKeeping(g, inputs.deviceExternals, read, keep), inputs));
+  }
+
+  /**
+   * Records a runKeeping ahead of its host inputs (the hybrid runtime: while the CPU computes what the segment
+   * waits for), so that only writing those inputs and submitting remain; device externals are given now.
+   */
+  prepareKeeping(g: Graph, deviceExternals: ReadonlyMap<number, DeviceValue>, read: readonly number[], keep: readonly number[]): Promise<PreparedRun> {
     return this.serial(async () => {
-      const e = await this.entry(g, [...read, ...keep]);
-      const outs = e.plan.outputs;
-      const kept = keep.map((_, j) => {
-        const n = e.sizes[read.length + j]!;
-        return new GpuValue(this, this.handoffs.take(n * 4), n, this.handoffs);
-      });
-      const copies = read.map((_, i) => [outs[i]!.buf, e.sizes[i]! * 4] as const);
-      let all: Float32Array;
-      try {
-        all = new Float32Array(await this.submit(e, inputs, { steps: [], copies, readback: e.readback, keep: kept.map((v, j) => [outs[read.length + j]!.buf, v.buf, v.floats * 4] as const) }));
-      } catch (err) {
-        for (const v of kept) v.release();
-        throw err;
-      }
-      let off = 0;
-      return { read: read.map((_, i) => all.slice(off, (off += e.sizes[i]!))), kept };
+      const k = await this.recordKeeping(g, deviceExternals, read, keep);
+      let open = true;
+      return {
+        submit: (inputs) => {
+          if (!open) return Promise.reject(new EngineError('bad_argument', 'a prepared GPU run can be submitted once'));
+          open = false;
+          return this.serial(() => this.submitKeeping(k, inputs));
+        },
+        drop: () => {
+          if (!open) return;
+          open = false;
+          this.dropRecorded(k.rec);
+          for (const v of k.kept) v.release();
+        },
+      };
     });
+  }
+
+  private async recordKeeping(g: Graph, deviceExternals: RunInputs['deviceExternals'], read: readonly number[], keep: readonly number[]): Promise<KeepingRun> {
+    const e = await this.entry(g, [...read, ...keep]);
+    const outs = e.plan.outputs;
+    const kept = keep.map((_, j) => {
+      const n = e.sizes[read.length + j]!;
+      return new GpuValue(this, this.handoffs.take(n * 4), n, this.handoffs);
+    });
+    const copies = read.map((_, i) => [outs[i]!.buf, e.sizes[i]! * 4] as const);
+    try {
+      return { rec: this.record(e, deviceExternals, { steps: [], copies, readback: e.readback, keep: kept.map((v, j) => [outs[read.length + j]!.buf, v.buf, v.floats * 4] as const) }), kept, nRead: read.length };
+    } catch (err) {
+      for (const v of kept) v.release();
+      throw err;
+    }
+  }
+
+  private async submitKeeping(k: KeepingRun, inputs: RunInputs): Promise<{ read: Float32Array[]; kept: DeviceValue[] }> {
+    let all: Float32Array;
+    try {
+      all = new Float32Array(await this.submitRecorded(k.rec, inputs));
+    } catch (err) {
+      for (const v of k.kept) v.release();
+      throw err;
+    }
+    let off = 0;
+    const sizes = k.rec.e.sizes;
+    return { read: Array.from({ length: k.nRead }, (_, i) => all.slice(off, (off += sizes[i]!))), kept: [...k.kept] };
   }
 
   /** Greedy decoding: the argmax of each output column (ties to the lower index); only the ids are read back. */
@@ -268,7 +332,7 @@ export class WebGpuExecutor implements GraphExecutor {
       const e = await this.entry(g, outputs);
       const qs = this.caps.timestampQuery ? this.device.createQuerySet({ type: 'timestamp', count: 2 }) : undefined;
       const enc = this.device.createCommandEncoder({ label: 'profile' });
-      this.writeInputs(e.plan, inputs, enc);
+      this.writeInputs(e.plan, inputs, new Set());
       const pass = enc.beginComputePass(qs !== undefined ? { label: 'profile', timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : { label: 'profile' });
       for (let r = 0; r < reps; r++) encodeSteps(pass, e.plan.steps);
       pass.end();
@@ -354,10 +418,10 @@ export class WebGpuExecutor implements GraphExecutor {
   }
 
   /**
-   * Checks the inputs and writes them (ids, rope angles, external values) to the plan's buffers; values kept on
-   * the GPU by an earlier run are copied by `enc`, ahead of the graph.
+   * Checks the host inputs and writes them (ids, rope angles, external values) to the plan's buffers; externals
+   * in `onDevice` were recorded as copies from values kept on the GPU.
    */
-  private writeInputs(p: Plan, inputs: RunInputs, enc: GPUCommandEncoder): void {
+  private writeInputs(p: Plan, inputs: RunInputs, onDevice: ReadonlySet<number>): void {
     this.checkLost();
     const nt = inputs.tokens.length;
     if (p.tokens !== undefined || p.positions !== undefined) {
@@ -374,27 +438,33 @@ export class WebGpuExecutor implements GraphExecutor {
     if (p.positions !== undefined) q.writeBuffer(p.positions, 0, Int32Array.from(inputs.positions));
     for (const r of p.ropes) q.writeBuffer(r.buf, 0, ropeTableValues(inputs.positions, r.p));
     for (const x of p.externals) {
-      const d = inputs.deviceExternals?.get(x.id);
-      if (d !== undefined) {
-        if (!(d instanceof GpuValue) || d.owner !== this || !d.live) throw new EngineError('bad_argument', `external node ${x.id}: the device value given is not a live value of this GPU executor`);
-        if (d.floats !== x.floats) throw new EngineError('bad_argument', `external node ${x.id} needs ${x.floats} values, got ${d.floats}`);
-        enc.copyBufferToBuffer(d.buf, 0, x.buf, 0, x.floats * 4);
-        continue;
-      }
+      if (onDevice.has(x.id)) continue;
       const v = inputs.externals?.get(x.id);
       if (v === undefined || v.length !== x.floats) throw new EngineError('bad_argument', `external node ${x.id} needs ${x.floats} values, got ${v?.length ?? 'none'}`);
       q.writeBuffer(x.buf, 0, Float32Array.from(v));
     }
   }
 
-  /** One command buffer: (poison,) the graph, the tail's steps, the copies into its readback and of kept values; then reads it. */
-  private async submit(e: PlanEntry, inputs: RunInputs, tail: Tail): Promise<ArrayBuffer> {
+  /**
+   * Records one command buffer: copies of the device externals, (poison,) the graph and the tail's steps in one
+   * timed pass, the copies into the readback (with the timestamps of runs submitted so far) and of kept values.
+   */
+  private record(e: PlanEntry, deviceExternals: RunInputs['deviceExternals'], tail: Tail): Recorded {
+    this.checkLost();
     const t0 = performance.now();
     const p = e.plan;
     const enc = this.device.createCommandEncoder({ label: 'run' });
-    this.writeInputs(p, inputs, enc);
+    const onDevice = new Set<number>();
+    for (const x of p.externals) {
+      const d = deviceExternals?.get(x.id);
+      if (d === undefined) continue;
+      if (!(d instanceof GpuValue) || d.owner !== this || !d.live) throw new EngineError('bad_argument', `external node ${x.id}: the device value given is not a live value of this GPU executor`);
+      if (d.floats !== x.floats) throw new EngineError('bad_argument', `external node ${x.id} needs ${x.floats} values, got ${d.floats}`);
+      enc.copyBufferToBuffer(d.buf, 0, x.buf, 0, x.floats * 4);
+      onDevice.add(x.id);
+    }
     const ts = this.timestamps();
-    const slot = ts !== undefined && ts.pending < TS_PAIRS ? ts.pending++ : -1;
+    const slot = ts?.free.pop() ?? -1;
     const pass = enc.beginComputePass(slot >= 0 ? { label: 'graph', timestampWrites: { querySet: ts!.qs, beginningOfPassWriteIndex: 2 * slot, endOfPassWriteIndex: 2 * slot + 1 } } : { label: 'graph' });
     if (this.opts.poison === true) encodeSteps(pass, p.poison);
     encodeSteps(pass, p.steps);
@@ -406,37 +476,59 @@ export class WebGpuExecutor implements GraphExecutor {
       off += bytes;
     }
     for (const [from, to, bytes] of tail.keep ?? []) enc.copyBufferToBuffer(from, 0, to, 0, bytes);
-    let nTs = 0;
-    if (tail.copies.length > 0 && ts !== undefined && ts.pending > 0) {
-      nTs = ts.pending;
-      enc.resolveQuerySet(ts.qs, 0, 2 * nTs, ts.resolve, 0);
-      enc.copyBufferToBuffer(ts.resolve, 0, tail.readback.buf, tsOffset(tail.readback.bytes), 16 * nTs);
-      ts.pending = 0;
+    // Its own pair and those of runs already submitted (this command buffer runs after them): all written by then.
+    const collect = tail.copies.length > 0 && ts !== undefined ? [...ts.submitted.splice(0), ...(slot >= 0 ? [slot] : [])] : [];
+    if (collect.length > 0) {
+      enc.resolveQuerySet(ts!.qs, 0, 2 * TS_PAIRS, ts!.resolve, 0);
+      enc.copyBufferToBuffer(ts!.resolve, 0, tail.readback.buf, tsOffset(tail.readback.bytes), 16 * TS_PAIRS);
     }
-    this.device.queue.submit([enc.finish()]);
+    return { e, tail, cmd: enc.finish(), onDevice, slot, collect, encodeMs: performance.now() - t0 };
+  }
+
+  /** Writes the host inputs, submits a recorded command buffer and reads its readback (if it has copies). */
+  private async submitRecorded(r: Recorded, inputs: RunInputs): Promise<ArrayBuffer> {
+    const t0 = performance.now();
+    try {
+      this.writeInputs(r.e.plan, inputs, r.onDevice);
+    } catch (err) {
+      this.dropRecorded(r);
+      throw err;
+    }
+    this.device.queue.submit([r.cmd]);
+    if (r.slot >= 0 && !r.collect.includes(r.slot)) this.ts!.submitted.push(r.slot);
     const t1 = performance.now();
-    const out = tail.copies.length > 0 ? await this.read(tail.readback, nTs) : new ArrayBuffer(0);
+    const out = r.tail.copies.length > 0 ? await this.read(r.tail.readback, r.collect) : new ArrayBuffer(0);
     const c = this.counters;
     c.runs++;
-    c.dispatches += p.steps.length + tail.steps.length;
-    c.encodeMs += t1 - t0;
+    c.dispatches += r.e.plan.steps.length + r.tail.steps.length;
+    c.encodeMs += r.encodeMs + t1 - t0;
     c.waitMs += performance.now() - t1;
     return out;
   }
 
+  /** A recorded command buffer that will not be submitted: its timestamp slots go back. */
+  private dropRecorded(r: Recorded): void {
+    if (r.slot >= 0) this.ts!.free.push(r.slot);
+    this.ts?.submitted.push(...r.collect.filter((i) => i !== r.slot)); // written; a later read-back collects them
+  }
+
+  private submit(e: PlanEntry, inputs: RunInputs, tail: Tail): Promise<ArrayBuffer> {
+    return this.submitRecorded(this.record(e, inputs.deviceExternals, tail), inputs);
+  }
+
   /** The query set runs write their pass's begin/end into, when the device has timestamp queries. */
-  private timestamps(): { readonly qs: GPUQuerySet; readonly resolve: GPUBuffer; pending: number } | undefined {
+  private timestamps(): Timestamps | undefined {
     if (!this.caps.timestampQuery) return undefined;
     if (this.ts === undefined) {
       const resolve = this.device.createBuffer({ label: 'timestamps', size: TS_PAIRS * 16, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
       this.extra.push(resolve);
-      this.ts = { qs: this.device.createQuerySet({ label: 'runs', type: 'timestamp', count: 2 * TS_PAIRS }), resolve, pending: 0 };
+      this.ts = { qs: this.device.createQuerySet({ label: 'runs', type: 'timestamp', count: 2 * TS_PAIRS }), resolve, free: Array.from({ length: TS_PAIRS }, (_, i) => i), submitted: [] };
     }
     return this.ts;
   }
 
-  /** Maps a readback and returns its outputs; `nTs` timestamp pairs after them go to the counters. */
-  private async read(r: Readback, nTs = 0): Promise<ArrayBuffer> {
+  /** Maps a readback and returns its outputs; the timestamp pairs of `collect` after them go to the counters. */
+  private async read(r: Readback, collect: readonly number[] = []): Promise<ArrayBuffer> {
     try {
       await r.buf.mapAsync(MapMode.READ);
     } catch (err) {
@@ -446,15 +538,16 @@ export class WebGpuExecutor implements GraphExecutor {
       throw gpuFailure(`reading results back failed: ${err instanceof Error ? err.message : String(err)}`);
     }
     const out = r.buf.getMappedRange(0, r.bytes).slice(0);
-    if (nTs > 0) {
-      const t = new BigInt64Array(r.buf.getMappedRange(tsOffset(r.bytes), 16 * nTs).slice(0));
-      for (let i = 0; i < nTs; i++) {
+    if (collect.length > 0) {
+      const t = new BigInt64Array(r.buf.getMappedRange(tsOffset(r.bytes), 16 * TS_PAIRS).slice(0));
+      for (const i of collect) {
         const ns = Number(t[2 * i + 1]! - t[2 * i]!);
         if (ns > 0) {
           this.counters.gpuMs += ns / 1e6;
           this.counters.timedRuns++;
         }
       }
+      this.ts!.free.push(...collect);
     }
     r.buf.unmap();
     return out;

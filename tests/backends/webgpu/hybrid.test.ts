@@ -108,6 +108,46 @@ describe('runKeeping: values left on the GPU for a later run', () => {
     ex.destroy();
   });
 
+  it('prepareKeeping: recorded ahead, other runs in between, submitted with the host inputs once; dropped frees', async () => {
+    const n = 300;
+    // b = x + y with x kept on the GPU by an earlier run and y a host input written at submit
+    const g1: Graph = { nTokens: 1, output: 1, nodes: [
+      { id: 0, spec: { op: 'external' }, src: [], shape: [n, 1], module: 'x' },
+      { id: 1, spec: { op: 'scale', s: 2 }, src: [0], shape: [n, 1], module: 'x2' },
+    ] };
+    const g2: Graph = { nTokens: 1, output: 2, nodes: [
+      { id: 0, spec: { op: 'external' }, src: [], shape: [n, 1], module: 'x2' },
+      { id: 1, spec: { op: 'external' }, src: [], shape: [n, 1], module: 'y' },
+      { id: 2, spec: { op: 'add' }, src: [0, 1], shape: [n, 1], module: 'sum' },
+      { id: 3, spec: { op: 'scale', s: -1 }, src: [2], shape: [n, 1], module: 'neg' },
+    ] };
+    const ex = new WebGpuExecutor(gpu, () => {
+      throw new Error('no weights');
+    }, { nCtx: 4, shaders: viteShaderLibrary(), poison: true });
+    const none = { tokens: new Int32Array(0), positions: new Int32Array(0) };
+    const x = Float32Array.from({ length: n }, () => Math.random());
+    const y = Float32Array.from({ length: n }, () => Math.random());
+    const first = await ex.runKeeping(g1, { ...none, externals: new Map([[0, x]]) }, [], [1]);
+    const prepared = await ex.prepareKeeping(g2, new Map([[0, first.kept[0]!]]), [2], [3]);
+    await ex.run(g1, { ...none, externals: new Map([[0, y]]) }); // reuses the activation pool in between
+    const r = await prepared.submit({ ...none, externals: new Map([[1, y]]) });
+    expect(r.read[0]).toEqual(x.map((v, i) => v * 2 + y[i]!));
+    await expect(prepared.submit({ ...none, externals: new Map([[1, y]]) })).rejects.toThrow(/once/);
+    const kept = await ex.run(g1, { ...none, deviceExternals: new Map() }).catch((e: Error) => e.message);
+    expect(kept, 'an external with neither a host nor a device value').toMatch(/needs 300 values, got none/);
+    const neg = await ex.runKeeping(g2, { ...none, externals: new Map([[0, x], [1, y]]) }, [3], []);
+    expect(neg.read[0]).toEqual(x.map((v, i) => -(v + y[i]!)));
+    r.kept[0]!.release();
+    first.kept[0]!.release();
+    const before = ex.allocatedBytes();
+    const dropped = await ex.prepareKeeping(g2, new Map(), [2], [3]);
+    dropped.drop();
+    const again = await ex.prepareKeeping(g2, new Map(), [2], [3]);
+    expect(ex.allocatedBytes(), 'a dropped run gave its hand-off buffer back').toBe(before);
+    again.drop();
+    ex.destroy();
+  });
+
   it('counts runs, dispatches and host time, and GPU time from timestamp queries collected at the next read-back', async () => {
     const ctx = await nodeGpuContext({ timestamps: true });
     expect(ctx.caps.timestampQuery, 'SwiftShader through Dawn has timestamp-query').toBe(true);
