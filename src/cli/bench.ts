@@ -17,6 +17,7 @@ import { argmax } from '../runtime/sampler.ts';
 import { measureDramGBps } from './dram-probe.ts';
 import { addEngineOptions, intArg, loadEngine, type EngineCliOptions } from './engine-options.ts';
 import { physicalCores } from './node-wasm.ts';
+import { peakRssBytes, resetPeakRss } from './peak-memory.ts';
 import { formatBytes, table } from './format.ts';
 
 interface BenchOptions extends EngineCliOptions {
@@ -59,6 +60,10 @@ export interface BenchRow {
   /** CPU worker threads of this load (--cpu-threads); 0 when the placement has no CPU side. */
   readonly cpuThreads: number;
   readonly loadMs: number;
+  /** Host memory: the process's peak resident bytes from this placement's load to its last run (Linux; valid for
+   * the first placement of a process, later ones may include what earlier engines left to the garbage collector),
+   * against what the plan predicted for the CPU side (weights, KV cache, scratch) and the GPU. */
+  readonly memory: { readonly peakRssBytes?: number; readonly plannedCpuBytes: number; readonly plannedGpuBytes: number; readonly peakOverPlannedCpu?: number };
   readonly promptTokens: number;
   readonly prefillTokensPerS: number;
   readonly decodeTokens: number;
@@ -83,6 +88,10 @@ export interface KernelRun {
   readonly error?: string;
 }
 
+function memoryAgainstPlan(peak: number | undefined, cpu: number, gpu: number): BenchRow['memory'] {
+  return { ...(peak !== undefined ? { peakRssBytes: peak } : {}), plannedCpuBytes: cpu, plannedGpuBytes: gpu, ...(peak !== undefined && cpu > 0 ? { peakOverPlannedCpu: Math.round((peak / cpu) * 1000) / 1000 } : {}) };
+}
+
 const PLACEMENTS: Record<string, string | undefined> = { hybrid: undefined, 'all-gpu': 'all-gpu.yaml', 'all-cpu': 'all-cpu.yaml' };
 
 interface PlacementResult {
@@ -95,6 +104,7 @@ interface PlacementResult {
 async function benchPlacement(o: BenchOptions, placement: string, threads: number | undefined, lengths: number[], gen: number, reps: number, dramGBps: number | undefined): Promise<PlacementResult> {
   const rules = placement in PLACEMENTS ? PLACEMENTS[placement] : placement;
   const nCtx = Math.max(...lengths) + gen + 8;
+  const peakReset = resetPeakRss();
   const t0 = performance.now();
   const { engine, info } = await loadEngine({ ...o, ...(rules !== undefined ? { rules } : {}), ...(threads !== undefined ? { cpuThreads: String(threads) } : {}), ctx: String(Math.max(nCtx, intArg('ctx', o.ctx, 8))) }, true);
   const loadMs = performance.now() - t0;
@@ -150,6 +160,7 @@ async function benchPlacement(o: BenchOptions, placement: string, threads: numbe
           backend: info.backend,
           cpuThreads: executor.cpuThreads,
           loadMs: Math.round(loadMs),
+          memory: memoryAgainstPlan(peakReset ? peakRssBytes() : undefined, plan.devices.cpu.total, plan.devices.gpu.total),
           promptTokens: len,
           prefillTokensPerS: round1(len / (prefillMs / 1e3)),
           decodeTokens: gen,
@@ -283,6 +294,11 @@ export function registerBench(program: Command): void {
       ) + '\n',
     );
     for (const [t, gbps] of dram) process.stdout.write(`DRAM read ${gbps} GB/s with ${t} threads (roofline = that ÷ the weight bytes the CPU reads per token)\n`);
+    for (const r of rows) {
+      const m = r.memory;
+      if (m.peakRssBytes === undefined || r !== rows.find((x) => x.placement === r.placement && x.cpuThreads === r.cpuThreads)) continue;
+      process.stdout.write(`${r.placement} (${r.cpuThreads} threads): peak resident memory ${formatBytes(m.peakRssBytes)}; the plan: ${formatBytes(m.plannedCpuBytes)} on the CPU side (${m.peakOverPlannedCpu}x), ${formatBytes(m.plannedGpuBytes)} on the GPU\n`);
+    }
     for (const k of kernels) process.stdout.write(`\n${kernelTable(k)}`);
     for (const s of skipped) process.stdout.write(`skipped ${s.placement}: ${s.reason}\n`);
     if (o.out !== undefined) await writeFile(o.out, `${JSON.stringify(result, null, 2)}\n`);

@@ -29,6 +29,7 @@ describe('ktweb bench', () => {
     const r = await ktweb('bench', '--gguf-path', gguf, '--device', 'gpu', '--prompt-lengths', '5,9', '--gen-tokens', '3', '--cpu-threads', '2', '--out', out);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/placement\s+backend\s+prompt\s+prefill t\/s\s+decode t\/s/);
+    expect(r.stdout).toMatch(/^hybrid \(2 threads\): peak resident memory .* on the CPU side/m);
     const j = JSON.parse(await readFile(out, 'utf8')) as { dramReadGBps: number; results: BenchRow[]; skipped: unknown[] };
     expect(j.skipped).toEqual([]);
     expect(j.dramReadGBps).toBeGreaterThan(0);
@@ -43,6 +44,10 @@ describe('ktweb bench', () => {
     expect(j.results.find((x) => x.placement === 'hybrid')!.backend).toMatch(/^hybrid: WebGPU .* \+ WASM /);
     expect(j.results.find((x) => x.placement === 'hybrid')!.step.segments).toBeGreaterThan(3);
     for (const x of j.results) {
+      // host memory: the process's peak since this placement's load beside the plan (tiny model: Node itself dominates)
+      expect(x.memory.peakRssBytes, x.placement).toBeGreaterThan(x.memory.plannedCpuBytes);
+      expect(x.memory.plannedGpuBytes > 0).toBe(x.placement !== 'all-cpu');
+      expect(x.memory.plannedCpuBytes > 0).toBe(x.placement !== 'all-gpu');
       expect(x.cpuThreads).toBe(x.placement === 'all-gpu' ? 0 : 2);
       if (x.placement === 'all-cpu') continue;
       // the GPU side's own counters: command buffers, dispatches, host time recording and waiting, GPU time

@@ -10,6 +10,13 @@ import { uploadWeight, type GpuWeight } from './buffers.ts';
 import { unsupported } from './errors.ts';
 import { BufferUsage } from './gpu-flags.ts';
 
+/**
+ * Bytes uploaded between two waits for the queue: a mapped-at-creation upload goes through a host staging copy that
+ * Dawn frees only once the GPU has copied it, so without waiting every staging copy of the model would be alive at
+ * once (the process's peak memory grew by the GPU's weight bytes on the H100 machine).
+ */
+const SETTLE_BYTES = 256 * 2 ** 20;
+
 export interface WeightForms {
   raw: boolean;
   f32: boolean;
@@ -87,13 +94,21 @@ export class WeightStore {
    * same weights in the same forms, so they run without the callback afterwards.
    */
   async load(g: Graph, read: (name: string) => Promise<WeightData>, onProgress?: (bytes: number) => void): Promise<void> {
+    let unsettled = 0;
+    const settle = async (): Promise<void> => {
+      this.device.queue.submit([]); // flushes the pending staging copies
+      await this.device.queue.onSubmittedWorkDone();
+      unsettled = 0;
+    };
     for (const [name, f] of weightForms(g)) {
       if (this.has(name, f)) continue;
       const d = await read(name);
       if (f.raw && !this.raws.has(name)) this.raws.set(name, uploadWeight(this.device, name, d, this.splitBytes));
       if (f.f32 && !this.f32s.has(name)) this.putF32(name, d);
       onProgress?.(d.bytes.length);
+      if ((unsettled += d.bytes.length) >= SETTLE_BYTES) await settle();
     }
+    if (unsettled > 0) await settle();
   }
 
   /** Bytes of the weight buffers on the device (raw blocks and f32 copies). */
