@@ -297,7 +297,7 @@ export function registerBench(program: Command): void {
     for (const r of rows) {
       const m = r.memory;
       if (m.peakRssBytes === undefined || r !== rows.find((x) => x.placement === r.placement && x.cpuThreads === r.cpuThreads)) continue;
-      process.stdout.write(`${r.placement} (${r.cpuThreads} threads): peak resident memory ${formatBytes(m.peakRssBytes)}; the plan: ${formatBytes(m.plannedCpuBytes)} on the CPU side (${m.peakOverPlannedCpu}x), ${formatBytes(m.plannedGpuBytes)} on the GPU\n`);
+      process.stdout.write(`${r.placement} (${r.cpuThreads} threads): peak resident memory ${formatBytes(m.peakRssBytes)}; the plan: ${formatBytes(m.plannedCpuBytes)} on the CPU side${m.peakOverPlannedCpu !== undefined ? ` (peak ${m.peakOverPlannedCpu}x)` : ''}, ${formatBytes(m.plannedGpuBytes)} on the GPU\n`);
     }
     for (const k of kernels) process.stdout.write(`\n${kernelTable(k)}`);
     for (const s of skipped) process.stdout.write(`skipped ${s.placement}: ${s.reason}\n`);

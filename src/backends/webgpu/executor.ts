@@ -129,7 +129,8 @@ const tsOffset = (bytes: number): number => Math.ceil(bytes / 8) * 8;
 interface PlanEntry {
   readonly plan: Plan;
   /** All outputs back to back (floats). */
-  readonly readback: Readback;
+  /** By bytes read back: runs reading all outputs, or (kept values) only the first few. */
+  readonly readbacks: Map<number, Readback>;
   readonly sizes: readonly number[];
   argmax?: { readonly step: PreparedStep; readonly ids: GPUBuffer; readonly readback: Readback };
   readonly topk: Map<number, { plan: TopKPlan; readback: Readback }>;
@@ -265,7 +266,10 @@ export class WebGpuExecutor implements GraphExecutor {
     });
     const copies = read.map((_, i) => [outs[i]!.buf, e.sizes[i]! * 4] as const);
     try {
-      return { rec: this.record(e, deviceExternals, { steps: [], copies, readback: e.readback, keep: kept.map((v, j) => [outs[read.length + j]!.buf, v.buf, v.floats * 4] as const) }), kept, nRead: read.length };
+      const readBytes = copies.reduce((a, [, b]) => a + b, 0);
+      let readback = e.readbacks.get(readBytes);
+      if (readback === undefined) e.readbacks.set(readBytes, (readback = this.readbackBuffer(readBytes)));
+      return { rec: this.record(e, deviceExternals, { steps: [], copies, readback, keep: kept.map((v, j) => [outs[read.length + j]!.buf, v.buf, v.floats * 4] as const) }), kept, nRead: read.length };
     } catch (err) {
       for (const v of kept) v.release();
       throw err;
@@ -392,7 +396,7 @@ export class WebGpuExecutor implements GraphExecutor {
     if (e === undefined) {
       e = buildPlan(this.host, g, outputs).then((plan) => {
         const sizes = plan.outputs.map((o) => o.shape.reduce((a, b) => a * b, 1));
-        return { plan, sizes, readback: this.readbackBuffer(sizes.reduce((a, b) => a + b, 0) * 4), topk: new Map() };
+        return { plan, sizes, readbacks: new Map(), topk: new Map() };
       });
       byOutputs.set(key, e);
       e.catch(() => byOutputs.delete(key));
