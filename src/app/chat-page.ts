@@ -305,7 +305,8 @@ $('clear').addEventListener('click', () => {
   $('chat-log').replaceChildren();
 });
 
-$<HTMLInputElement>('cpu-threads').placeholder = `${navigator.hardwareConcurrency || 1}`;
+$<HTMLInputElement>('cpu-threads').placeholder = 'auto';
+$<HTMLInputElement>('cpu-threads').title = `auto: all ${navigator.hardwareConcurrency || 1} when the CPU computes alone; beside the GPU a quarter of them stay free for the GPU side`;
 void engine.ruleFiles().then((names) => {
   const sel = $<HTMLSelectElement>('rules-select');
   for (const n of names) sel.add(new Option(n, n));
