@@ -1,4 +1,5 @@
-// rms_norm: each row of ne0 elements scaled by 1/sqrt(mean(x^2) + eps); one workgroup per row.
+// rms_norm: each row of ne0 elements scaled by 1/sqrt(mean(x^2) + eps); one workgroup per row. With MUL_W, also
+// multiplied by a weight vector W [ne0] (the norm's weight: llama.cpp's rms_norm + mul pair in one dispatch).
 struct Params {
     ne0: u32,
     nrows: u32,
@@ -6,8 +7,14 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;          // [ne0, nrows]
+#ifdef MUL_W
+@group(0) @binding(1) var<storage, read> W: array<f32>;          // [ne0]
+@group(0) @binding(2) var<storage, read_write> O: array<f32>;    // [ne0, nrows]
+@group(0) @binding(3) var<uniform> P: Params;
+#else
 @group(0) @binding(1) var<storage, read_write> O: array<f32>;    // [ne0, nrows]
 @group(0) @binding(2) var<uniform> P: Params;
+#endif
 
 var<workgroup> red: array<f32, 256>;
 
@@ -32,6 +39,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let k = 1.0 / sqrt(red[0] / f32(P.ne0) + P.eps);
     for (var i = lid; i < P.ne0; i += 256u) {
+#ifdef MUL_W
+        O[o + i] = (X[o + i] * k) * W[i];
+#else
         O[o + i] = X[o + i] * k;
+#endif
     }
 }

@@ -9,6 +9,7 @@ import type { GpuCaps } from './device.ts';
 import { grid1d, prepareSteps, type PreparedStep, type Step } from './dispatch.ts';
 import { gpuFailure, graphInvalid, unsupported } from './errors.ts';
 import { numel, type MatvecTuning, type OpContext, type OpEncoder } from './ops/context.ts';
+import { rmsNormMul } from './ops/elementwise.ts';
 import { OP_ENCODERS } from './ops/index.ts';
 import type { PipelineCache } from './pipeline-cache.ts';
 import { quantKernel, type QuantKernel } from './quant-kernels.ts';
@@ -79,6 +80,23 @@ export async function buildPlan(h: PlanHost, g: Graph, outputIds: readonly numbe
   for (const o of outputIds) lastUse[o] = Infinity;
   for (let i = nodes.length - 1; i >= 0; i--) if (nodes[i]!.spec.op === 'reshape') lastUse[nodes[i]!.src[0]!] = Math.max(lastUse[nodes[i]!.src[0]!]!, lastUse[i]!);
 
+  // rms_norm read only by the next node, a mul by a weight vector [ne0] (the norm's weight): one rms_norm_mul
+  // dispatch at the mul (the same arithmetic, one dispatch and one activation fewer).
+  const readers = new Array<number>(nodes.length).fill(0);
+  for (const n of nodes) for (const s of n.src) readers[s]!++;
+  const normTimesWeight = (r: GraphNode): boolean => {
+    const m = nodes[r.id + 1];
+    if (r.spec.op !== 'rms_norm' || m === undefined || m.spec.op !== 'mul' || m.src[0] !== r.id || m.src[1] === r.id) return false;
+    if (readers[r.id] !== 1 || outputIds.includes(r.id) || nodes[root(m.src[1]!)]!.spec.op !== 'weight') return false;
+    return numel(nodes[m.src[1]!]!.shape) === r.shape[0] && numel(m.shape) === numel(r.shape);
+  };
+  const fusedNorms = new Set<number>();
+  const normSource = (r: GraphNode): GPUBuffer => {
+    const v = vals[r.src[0]!];
+    if (v?.kind !== 'act') throw graphInvalid(`rms_norm node ${r.id} reads no activation`);
+    return v.buf;
+  };
+
   const take = (bytes: number): { slot: Slot; buf: GPUBuffer } => {
     const slot = alloc.alloc(bytes);
     const buf = h.pool.get(slot.size, slot.index);
@@ -110,6 +128,11 @@ export async function buildPlan(h: PlanHost, g: Graph, outputIds: readonly numbe
       vals[n.id] = v.kind === 'weight' ? { ...v, dims: n.shape } : v;
       continue;
     }
+    if (normTimesWeight(n)) {
+      fusedNorms.add(n.id); // encoded with its mul; its source stays alive until then
+      continue;
+    }
+    const norm = s.op === 'mul' && fusedNorms.has(n.src[0]!) ? nodes[n.src[0]!]! : undefined;
     const scratch: Slot[] = [];
     const ctx = opContext(h, g, n, vals, root, memo, {
       out: () => {
@@ -137,15 +160,15 @@ export async function buildPlan(h: PlanHost, g: Graph, outputIds: readonly numbe
       },
     });
     if (s.op === 'get_rows' && nodes[n.src[1]!]!.spec.op === 'input') vocabLimits.push(numel(nodes[n.src[0]!]!.shape) / nodes[n.src[0]!]!.shape[0]!);
-    const encode = OP_ENCODERS[s.op as keyof typeof OP_ENCODERS] as OpEncoder | undefined;
+    const encode = norm !== undefined ? rmsNormMul(norm, normSource(norm)) : (OP_ENCODERS[s.op as keyof typeof OP_ENCODERS] as OpEncoder | undefined);
     if (encode === undefined) throw unsupported(`op ${s.op} has no WebGPU kernel; place its module on the CPU`);
     encode(ctx);
     ctx.out();
     for (const sl of scratch) alloc.release(sl);
-    for (const src of new Set(n.src)) {
+    for (const src of new Set([...n.src, ...(norm?.src ?? [])])) {
       const r = root(src);
       const sl = slots.get(r);
-      if (sl !== undefined && lastUse[r] === n.id) {
+      if (sl !== undefined && (lastUse[r] === n.id || lastUse[r] === norm?.id)) {
         alloc.release(sl);
         slots.delete(r);
       }

@@ -1,4 +1,5 @@
-// Elementwise ops: rms_norm, add / mul with broadcast, scale, sigmoid, swiglu.
+// Elementwise ops: rms_norm (alone or times its weight), add / mul with broadcast, scale, sigmoid, swiglu.
+import type { GraphNode } from '../../../graph/graph.ts';
 import { grid1d } from '../dispatch.ts';
 import { unsupported } from '../errors.ts';
 import { Params } from '../uniforms.ts';
@@ -12,6 +13,19 @@ export const rmsNorm: OpEncoder = (c) => {
     kernel: { variant: 'rms_norm_f32', shader: 'rms_norm.wgsl', layout: 'rwu' },
     buffers: [c.act(0), c.out()],
     params: new Params().u(ne0).u(rows).f(c.node.spec.eps),
+    grid: grid1d(rows, 1, c.caps.maxWorkgroupsPerDim),
+  });
+};
+
+/** A mul by the norm's weight vector, fused with the rms_norm `norm` that reads `x` (buildPlan decides). */
+export const rmsNormMul = (norm: GraphNode, x: GPUBuffer): OpEncoder => (c) => {
+  if (norm.spec.op !== 'rms_norm') return;
+  const ne0 = norm.shape[0]!;
+  const rows = numel(norm.shape) / ne0;
+  c.dispatch({
+    kernel: { variant: 'rms_norm_mul_f32', shader: 'rms_norm.wgsl', defines: { MUL_W: true }, layout: 'rrwu' },
+    buffers: [x, c.act(1), c.out()],
+    params: new Params().u(ne0).u(rows).f(norm.spec.eps),
     grid: grid1d(rows, 1, c.caps.maxWorkgroupsPerDim),
   });
 };
