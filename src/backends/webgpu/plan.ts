@@ -9,6 +9,7 @@ import type { GpuCaps } from './device.ts';
 import { grid1d, prepareSteps, type PreparedStep, type Step } from './dispatch.ts';
 import { gpuFailure, graphInvalid, unsupported } from './errors.ts';
 import { numel, type MatvecTuning, type OpContext, type OpEncoder } from './ops/context.ts';
+import { concat0From, viewOf, type Strided } from './ops/copy.ts';
 import { rmsNormMul } from './ops/elementwise.ts';
 import { OP_ENCODERS } from './ops/index.ts';
 import type { PipelineCache } from './pipeline-cache.ts';
@@ -91,6 +92,10 @@ export async function buildPlan(h: PlanHost, g: Graph, outputIds: readonly numbe
     return numel(nodes[m.src[1]!]!.shape) === r.shape[0] && numel(m.shape) === numel(r.shape);
   };
   const fusedNorms = new Set<number>();
+  // slice0 / repeat1 read only by a concat0: the concat's copy reads through the strided view instead.
+  const soleReader = new Array<number>(nodes.length).fill(-1);
+  for (const n of nodes) for (const s of n.src) soleReader[s] = readers[s] === 1 ? n.id : -1;
+  const folded = new Map<number, Strided>();
   const normSource = (r: GraphNode): GPUBuffer => {
     const v = vals[r.src[0]!];
     if (v?.kind !== 'act') throw graphInvalid(`rms_norm node ${r.id} reads no activation`);
@@ -128,10 +133,24 @@ export async function buildPlan(h: PlanHost, g: Graph, outputIds: readonly numbe
       vals[n.id] = v.kind === 'weight' ? { ...v, dims: n.shape } : v;
       continue;
     }
+    // A node encoded with a later reader: its source stays alive until that reader.
+    const deferTo = (reader: number): void => {
+      const r = root(n.src[0]!);
+      lastUse[r] = Math.max(lastUse[r]!, reader);
+    };
     if (normTimesWeight(n)) {
-      fusedNorms.add(n.id); // encoded with its mul; its source stays alive until then
+      fusedNorms.add(n.id);
+      deferTo(n.id + 1);
       continue;
     }
+    const view = soleReader[n.id]! >= 0 && nodes[soleReader[n.id]!]!.spec.op === 'concat0' && !outputIds.includes(n.id) ? viewOf(n, nodes[n.src[0]!]!.shape) : undefined;
+    const base = vals[n.src[0]!];
+    if (view !== undefined && base?.kind === 'act') {
+      folded.set(n.id, { buf: base.buf, view });
+      deferTo(soleReader[n.id]!);
+      continue;
+    }
+    const parts = s.op === 'concat0' ? n.src.filter((x) => folded.has(x)) : [];
     const norm = s.op === 'mul' && fusedNorms.has(n.src[0]!) ? nodes[n.src[0]!]! : undefined;
     const scratch: Slot[] = [];
     const ctx = opContext(h, g, n, vals, root, memo, {
@@ -160,15 +179,20 @@ export async function buildPlan(h: PlanHost, g: Graph, outputIds: readonly numbe
       },
     });
     if (s.op === 'get_rows' && nodes[n.src[1]!]!.spec.op === 'input') vocabLimits.push(numel(nodes[n.src[0]!]!.shape) / nodes[n.src[0]!]!.shape[0]!);
-    const encode = norm !== undefined ? rmsNormMul(norm, normSource(norm)) : (OP_ENCODERS[s.op as keyof typeof OP_ENCODERS] as OpEncoder | undefined);
+    const encode =
+      norm !== undefined ? rmsNormMul(norm, normSource(norm))
+      : parts.length > 0 ? concat0From(folded.get(n.src[0]!), folded.get(n.src[1]!))
+      : (OP_ENCODERS[s.op as keyof typeof OP_ENCODERS] as OpEncoder | undefined);
     if (encode === undefined) throw unsupported(`op ${s.op} has no WebGPU kernel; place its module on the CPU`);
     encode(ctx);
     ctx.out();
     for (const sl of scratch) alloc.release(sl);
-    for (const src of new Set([...n.src, ...(norm?.src ?? [])])) {
+    // sources of this node and of the nodes encoded with it
+    const withIt = [...(norm !== undefined ? [norm.id] : []), ...parts];
+    for (const src of new Set([...n.src, ...withIt.flatMap((id) => nodes[id]!.src)])) {
       const r = root(src);
       const sl = slots.get(r);
-      if (sl !== undefined && (lastUse[r] === n.id || lastUse[r] === norm?.id)) {
+      if (sl !== undefined && lastUse[r] === n.id) {
         alloc.release(sl);
         slots.delete(r);
       }

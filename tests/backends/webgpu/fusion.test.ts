@@ -1,6 +1,7 @@
 // Plan-level fusion on WebGPU: an rms_norm read only by the next node, a mul by the norm's weight vector, runs as
 // one rms_norm_mul dispatch with the same arithmetic (bit-identical to the two dispatches); a norm with another
-// reader, or a mul by an activation, is left alone. Checked against cpu-ref on fresh random inputs.
+// reader, or a mul by an activation, is left alone. A slice0 or repeat1 read only by a concat0 is no copy of its
+// own: the concat reads through its strided view. Checked against cpu-ref on fresh random inputs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuRefExecutor, type WeightData } from '../../../src/backends/cpu-ref/executor.ts';
 import type { GpuContext } from '../../../src/backends/webgpu/device.ts';
@@ -50,6 +51,37 @@ describe('rms_norm · weight fusion', () => {
       expect(ex.counters.dispatches, by).toBe(expected[by]);
       const want = await new CpuRefExecutor(weights, 4).run(g, inputs);
       expect(nmse(got, want), by).toBeLessThan(1e-12);
+      ex.destroy();
+    }
+  });
+});
+
+describe('slice0 / repeat1 folded into concat0', () => {
+  it('the concat reads through the views (no copy for them) unless they have another reader; values = cpu-ref', async () => {
+    const none = (): WeightData => {
+      throw new Error('no weights');
+    };
+    // x [8, 3, 2] → a = slice0(x, 2, 3) [3, 3, 2]; y [4, 1, 2] → b = repeat1(y) [4, 3, 2]; c = concat0(a, b) [7, 3, 2]
+    const base = [
+      node(0, { op: 'external' }, [], [8, 3, 2]),
+      node(1, { op: 'external' }, [], [4, 1, 2]),
+      node(2, { op: 'slice0', start: 2 }, [0], [3, 3, 2]),
+      node(3, { op: 'repeat1' }, [1], [4, 3, 2]),
+      node(4, { op: 'concat0' }, [2, 3], [7, 3, 2]),
+    ];
+    const cases: [string, Graph, number][] = [
+      ['both folded', { nodes: base, output: 4, nTokens: 2 }, 2],
+      // a is read twice (by both concats): only b folds
+      ['slice read twice', { nodes: [...base, node(5, { op: 'concat0' }, [4, 2], [10, 3, 2])], output: 5, nTokens: 2 }, 5],
+    ];
+    const x = Float32Array.from({ length: 48 }, () => Math.random());
+    const y = Float32Array.from({ length: 8 }, () => Math.random());
+    const inputs = { tokens: new Int32Array(2), positions: new Int32Array(2), externals: new Map([[0, x], [1, y]]) };
+    for (const [name, g, dispatches] of cases) {
+      const ex = new WebGpuExecutor(gpu, none, { nCtx: 4, shaders: viteShaderLibrary(), poison: true });
+      const got = await ex.run(g, inputs);
+      expect(ex.counters.dispatches, name).toBe(dispatches);
+      expect(got, name).toEqual(await new CpuRefExecutor(none, 4).run(g, inputs));
       ex.destroy();
     }
   });

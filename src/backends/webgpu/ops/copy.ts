@@ -1,9 +1,10 @@
 // Copies through strided views (ggml cpy): slice0, concat0, repeat1, get_last. Offsets and strides in elements.
+import type { GraphNode, Shape } from '../../../graph/graph.ts';
 import { grid1d } from '../dispatch.ts';
 import { Params } from '../uniforms.ts';
 import { numel, type OpContext, type OpEncoder } from './context.ts';
 
-interface View3 {
+export interface View3 {
   readonly off: number;
   readonly s1: number;
   readonly s2: number;
@@ -28,14 +29,36 @@ export const slice0: OpEncoder = (c) => {
   copy3(c, c.act(0), c.out(), [len, rows, 1], { off: c.node.spec.start, s1: ne0, s2: 0 }, { off: 0, s1: len, s2: 0 });
 };
 
-export const concat0: OpEncoder = (c) => {
+/** A tensor read through a strided view of another buffer (a slice0 or repeat1 folded into its reader). */
+export interface Strided {
+  readonly buf: GPUBuffer;
+  readonly view: View3;
+}
+
+/** The view a slice0 or repeat1 node takes of its source's buffer, as [n0, n1, n2 (the rest)] element strides. */
+export function viewOf(node: GraphNode, srcShape: Shape): View3 | undefined {
+  if (node.spec.op === 'slice0') return { off: node.spec.start, s1: srcShape[0]!, s2: srcShape[0]! * (srcShape[1] ?? 1) };
+  if (node.spec.op === 'repeat1') return { off: 0, s1: 0, s2: srcShape[0]! };
+  return undefined;
+}
+
+/**
+ * concat0 of two parts, each read contiguously or through the view of a slice0/repeat1 that buildPlan folded
+ * into it (saving that node's copy): [na, n1, n2] ‖ [nb, n1, n2] → [na + nb, n1, n2].
+ */
+export const concat0From = (a: Strided | undefined, b: Strided | undefined): OpEncoder => (c) => {
   const na = c.srcShape(0)[0]!;
   const nb = c.srcShape(1)[0]!;
-  const rows = numel(c.node.shape) / (na + nb);
+  const n1 = c.node.shape[1] ?? 1;
+  const n2 = numel(c.node.shape) / ((na + nb) * n1);
   const o = c.out();
-  copy3(c, c.act(0), o, [na, rows, 1], { off: 0, s1: na, s2: 0 }, { off: 0, s1: na + nb, s2: 0 });
-  copy3(c, c.act(1), o, [nb, rows, 1], { off: 0, s1: nb, s2: 0 }, { off: na, s1: na + nb, s2: 0 });
+  const pa = a ?? { buf: c.act(0), view: { off: 0, s1: na, s2: na * n1 } };
+  const pb = b ?? { buf: c.act(1), view: { off: 0, s1: nb, s2: nb * n1 } };
+  copy3(c, pa.buf, o, [na, n1, n2], pa.view, { off: 0, s1: na + nb, s2: (na + nb) * n1 });
+  copy3(c, pb.buf, o, [nb, n1, n2], pb.view, { off: na, s1: na + nb, s2: (na + nb) * n1 });
 };
+
+export const concat0: OpEncoder = concat0From(undefined, undefined);
 
 /** [n0, 1, n2] → [n0, rep, n2]. */
 export const repeat1: OpEncoder = (c) => {
