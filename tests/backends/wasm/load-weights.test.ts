@@ -21,7 +21,6 @@ import { conformanceCases, nmse } from '../../conformance/cases.ts';
 import { ensureKernelsBuilt } from './build.ts';
 
 const ASSETS = { open: (n: string) => NodeFileSource.open(new URL(`../../../models/vocab/${n}`, import.meta.url).pathname) };
-const Q8_ACT_NMSE = 2e-3;
 const noCallback = (name: string): WeightData => {
   throw new Error(`the weights callback was asked for ${name}`);
 };
@@ -67,8 +66,10 @@ describe('loadWeights on every conformance case', () => {
         await ex.loadWeights(c.graph, read); // everything resident: no second read
         expect([...reads.values()].every((v) => v === 1), c.name).toBe(true);
         const out = await ex.run(c.graph, c.inputs);
-        const exact = new CpuRefExecutor((n) => c.weights.get(n)!, 4096).runSync(c.graph, c.inputs);
-        expect(nmse(out, exact), c.name).toBeLessThanOrEqual(Math.max(c.nmse, Q8_ACT_NMSE));
+        // against what the kernels compute (activations rounded as llama.cpp does), within the case's budget: the
+        // exact reference adds activation-quantization noise whose NMSE over a few outputs varies run to run
+        const rounded = new CpuRefExecutor((n) => c.weights.get(n)!, 4096, true).runSync(c.graph, c.inputs);
+        expect(nmse(out, rounded), c.name).toBeLessThanOrEqual(c.nmse);
         checked++;
       } finally {
         ex.dispose();
