@@ -1,5 +1,5 @@
 // cpy: strided 3D copy O[d_off + i0 + i1 d1 + i2 d2] = X[s_off + i0 + i1 s1 + i2 s2] (elements). Covers
-// slice0, concat0 (one copy per part), repeat1 (s1 = 0) and get_last.
+// slice0, repeat1 (s1 = 0) and get_last.
 struct Params {
     n0: u32,
     n1: u32,

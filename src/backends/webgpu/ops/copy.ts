@@ -1,4 +1,5 @@
-// Copies through strided views (ggml cpy): slice0, concat0, repeat1, get_last. Offsets and strides in elements.
+// Copies through strided views (ggml cpy): slice0, repeat1, get_last; concat0 in one dispatch of its own kernel.
+// Offsets and strides in elements.
 import type { GraphNode, Shape } from '../../../graph/graph.ts';
 import { grid1d } from '../dispatch.ts';
 import { Params } from '../uniforms.ts';
@@ -51,11 +52,16 @@ export const concat0From = (a: Strided | undefined, b: Strided | undefined): OpE
   const nb = c.srcShape(1)[0]!;
   const n1 = c.node.shape[1] ?? 1;
   const n2 = numel(c.node.shape) / ((na + nb) * n1);
-  const o = c.out();
   const pa = a ?? { buf: c.act(0), view: { off: 0, s1: na, s2: na * n1 } };
   const pb = b ?? { buf: c.act(1), view: { off: 0, s1: nb, s2: nb * n1 } };
-  copy3(c, pa.buf, o, [na, n1, n2], pa.view, { off: 0, s1: na + nb, s2: (na + nb) * n1 });
-  copy3(c, pb.buf, o, [nb, n1, n2], pb.view, { off: na, s1: na + nb, s2: (na + nb) * n1 });
+  const total = (na + nb) * n1 * n2;
+  if (total === 0) return;
+  c.dispatch({
+    kernel: { variant: 'concat_f32', shader: 'concat.wgsl', layout: 'rrwu' },
+    buffers: [pa.buf, pb.buf, c.out()],
+    params: new Params().u(na).u(nb).u(n1).u(n2).u(pa.view.off).u(pa.view.s1).u(pa.view.s2).u(pb.view.off).u(pb.view.s1).u(pb.view.s2),
+    grid: grid1d(total, 256, c.caps.maxWorkgroupsPerDim),
+  });
 };
 
 export const concat0: OpEncoder = concat0From(undefined, undefined);
