@@ -111,7 +111,8 @@ export async function pageWllama(page: Page, o: PageBenchOptions): Promise<PeerR
   }
 }
 
-interface Row {
+/** One engine's prefill and decode speed on one model (Node or Chromium), as the CPU benchmarks record it. */
+export interface ModelRow {
   readonly env: 'node' | 'chromium';
   readonly engine: string;
   readonly backend: string;
@@ -129,7 +130,7 @@ export async function browserModelBench(
   threadCounts: readonly number[],
   engines: readonly string[],
   o: { promptTokens: number; decodeTokens: number; reps: number },
-  show: (r: Row) => void,
+  show: (r: ModelRow) => void,
 ): Promise<string> {
   const { env } = await withModelPage(files, async (page) => {
     for (let i = 0; i < files.length; i++) {

@@ -12,6 +12,7 @@ import { createNodeWasmRuntime } from '../src/cli/node-wasm.ts';
 import { openGGUF } from '../src/gguf/model.ts';
 import { NodeFileSource } from '../src/storage/node-fs.ts';
 import { benchModel, benchPrompt } from '../e2e/wasm-model-bench.ts';
+import type { ModelRow } from '../e2e/wasm-model-run.ts';
 import { ensureKernelsBuilt } from '../tests/backends/wasm/build.ts';
 
 const { values: a } = parseArgs({
@@ -27,18 +28,6 @@ const { values: a } = parseArgs({
     json: { type: 'string' },
   },
 });
-
-export interface ModelRow {
-  readonly env: 'node' | 'chromium';
-  readonly engine: string;
-  readonly backend: string;
-  readonly model: string;
-  readonly threads: number;
-  readonly promptTokens: number;
-  readonly prefillTokensPerS: number;
-  readonly decodeTokens: number;
-  readonly decodeTokensPerS: number;
-}
 
 const prompt = Number(a.prompt);
 const decode = Number(a.decode);

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
+import type { ModelRow } from '../e2e/wasm-model-run.ts';
 
 const RAW = new URL('../bench/results/raw/', import.meta.url);
 const OUT = new URL('../bench/results/', import.meta.url);
@@ -15,7 +16,6 @@ const read = <T>(name: string, dir = RAW): T | undefined => (existsSync(new URL(
 
 interface KernelRow { isa: string; type: string; gbs: number }
 interface NativeRow { variant: string; type: string; gbs: number }
-interface ModelRow { env: string; engine: string; backend: string; model: string; threads: number; promptTokens: number; prefillTokensPerS: number; decodeTokensPerS: number }
 interface ModelRun { env: string; prompt: number; decode: number; rounds: number; best: ModelRow[] }
 
 const f = (x: number | undefined, d = 2): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
