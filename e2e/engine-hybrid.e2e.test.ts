@@ -27,6 +27,7 @@ import { fromGGUFMetadata } from '../src/tokenizer/index.ts';
 import { llamaGreedy, loadLlamaModel } from '../tests/helpers/llama-oracle.ts';
 import { startBrowser, type BrowserEnv } from './browser.ts';
 import type { EngineRun } from './pages/engine-page.ts';
+import { readAllWeights } from '../tests/helpers/weights.ts';
 
 const ASSETS = { open: (n: string) => NodeFileSource.open(new URL(`../models/vocab/${n}`, import.meta.url).pathname) };
 const DIR = 'tmp/e2e-engine'; // served by the dev server (tmp/ is git-ignored)
@@ -62,8 +63,7 @@ describe('engine worker in Chromium: placements × architectures = llama.cpp', (
         const prompt = promptTokens(fromGGUFMetadata(gguf.metadata, path), null, [{ role: 'user', content: PROMPT }], true);
         llama = await loadLlamaModel(path);
         const want = await llamaGreedy(llama, prompt, STEPS);
-        const weights = new Map<string, WeightData>();
-        for (const [n, t] of gguf.tensors) weights.set(n, { type: t.info.type, dims: t.info.dims, bytes: await gguf.readTensor(n) });
+        const weights = await readAllWeights(gguf);
         const w = (n: string): WeightData => weights.get(n)!;
         const model = modelFromGGUF(gguf);
         /** cpu-ref split as `rulesName` places the model: greedy ids and the top-2 margin at each step. */

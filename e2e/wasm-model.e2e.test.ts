@@ -4,13 +4,13 @@
 // between memories), and those equal cpu-ref's in Node on the same prompt ids.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuRefExecutor } from '../src/backends/cpu-ref/executor.ts';
-import type { WeightData } from '../src/graph/executor.ts';
 import { openGGUF } from '../src/gguf/model.ts';
 import { modelFromGGUF } from '../src/models/registry.ts';
 import { NodeFileSource } from '../src/storage/node-fs.ts';
 import { ensureKernelsBuilt } from '../tests/backends/wasm/build.ts';
 import { startBrowser, type BrowserEnv } from './browser.ts';
 import { benchPrompt } from './wasm-model-bench.ts';
+import { readAllWeights } from '../tests/helpers/weights.ts';
 
 const MODEL = new URL('../models/stories260K.gguf', import.meta.url).pathname;
 const PROMPT = 12;
@@ -29,8 +29,7 @@ afterAll(async () => {
 async function reference(): Promise<number[]> {
   const gguf = await openGGUF(await NodeFileSource.open(MODEL));
   const model = modelFromGGUF(gguf);
-  const weights = new Map<string, WeightData>();
-  for (const [n, t] of gguf.tensors) weights.set(n, { type: t.info.type, dims: t.info.dims, bytes: await gguf.readTensor(n) });
+  const weights = await readAllWeights(gguf);
   await gguf.close();
   const ex = new CpuRefExecutor((n) => weights.get(n)!, 64, true);
   const g1 = model.build({ nTokens: 1, allLogits: false });

@@ -10,13 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuRefExecutor } from '../src/backends/cpu-ref/executor.ts';
 import { mdNumber } from '../src/gguf/metadata.ts';
 import { openGGUF } from '../src/gguf/model.ts';
-import type { WeightData } from '../src/graph/executor.ts';
 import { modelFromGGUF } from '../src/models/registry.ts';
 import { makeModel, type MakeModelOptions } from '../src/models/synth/make-model.ts';
 import { NodeFileSink, NodeFileSource } from '../src/storage/node-fs.ts';
 import { nmse } from '../tests/conformance/cases.ts';
 import { startBrowser, type BrowserEnv } from './browser.ts';
 import type { ModelRun, ModelsPage } from './pages/webgpu-models.ts';
+import { readAllWeights } from '../tests/helpers/weights.ts';
 
 const ASSETS = { open: (n: string) => NodeFileSource.open(new URL(`../models/vocab/${n}`, import.meta.url).pathname) };
 const N_CTX = 32;
@@ -59,8 +59,7 @@ afterAll(async () => {
 async function reference(path: string, prompt: number[]): Promise<{ tokens: number[]; logits: Float32Array[] }> {
   const gguf = await openGGUF(await NodeFileSource.open(path));
   const model = modelFromGGUF(gguf);
-  const weights = new Map<string, WeightData>();
-  for (const [n, t] of gguf.tensors) weights.set(n, { type: t.info.type, dims: t.info.dims, bytes: await gguf.readTensor(n) });
+  const weights = await readAllWeights(gguf);
   await gguf.close();
   const cpu = new CpuRefExecutor((n) => weights.get(n)!, N_CTX);
   const nVocab = model.hp.nVocab;

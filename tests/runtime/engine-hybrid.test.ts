@@ -34,6 +34,7 @@ import { Session } from '../../src/runtime/session.ts';
 import { NodeFileSink, NodeFileSource } from '../../src/storage/node-fs.ts';
 import { nmse } from '../conformance/cases.ts';
 import { llamaGreedy, loadLlamaModel } from '../helpers/llama-oracle.ts';
+import { readAllWeights } from '../helpers/weights.ts';
 
 const ASSETS = { open: (n: string) => NodeFileSource.open(new URL(`../../models/vocab/${n}`, import.meta.url).pathname) };
 const STORIES = new URL('../../models/stories260K.gguf', import.meta.url).pathname;
@@ -83,8 +84,7 @@ describe('engine: placement rules → WebGPU + WASM = cpu-ref = llama.cpp', () =
         llama = await loadLlamaModel(path);
         const greedy = await llamaGreedy(llama, PROMPT, STEPS);
         const nVocab = model.hp.nVocab;
-        const weights = new Map<string, WeightData>();
-        for (const [n, t] of gguf.tensors) weights.set(n, { type: t.info.type, dims: t.info.dims, bytes: await gguf.readTensor(n) });
+        const weights = await readAllWeights(gguf);
         const w = (n: string): WeightData => weights.get(n)!;
         const rulesFiles = [defaultRulesFile(model, familyOf(gguf.metadata, model)), ...extra];
         for (const rulesName of [...new Set(rulesFiles)]) {

@@ -14,6 +14,7 @@ import { defaultCpuThreads } from '../../src/runtime/engine-executor.ts';
 import { HybridExecutor } from '../../src/runtime/hybrid-executor.ts';
 import { nodeDevices } from '../../src/runtime/placement-devices.ts';
 import { NodeFileSink, NodeFileSource } from '../../src/storage/node-fs.ts';
+import { readAllWeights } from '../helpers/weights.ts';
 
 const ASSETS = { open: (n: string) => NodeFileSource.open(new URL(`../../models/vocab/${n}`, import.meta.url).pathname) };
 const RULES = new URL('../../rules/', import.meta.url).pathname;
@@ -39,8 +40,7 @@ describe('hybrid split (cpu-ref on both sides) = whole graph', () => {
         const file = rulesFile === 'default' ? defaultRulesFile(model, familyOf(md, model)) : rulesFile;
         const rules = await loadRules(join(RULES, file), (p) => readFile(p, 'utf8'), (f, r) => resolve(dirname(f), r));
         const plan = planPlacement(md, model, new Map([...gguf.tensors].map(([n, t]) => [n, t.info.nBytes])), rules, { nCtx: 32 });
-        const weights = new Map<string, WeightData>();
-        for (const [n, t] of gguf.tensors) weights.set(n, { type: t.info.type, dims: t.info.dims, bytes: await gguf.readTensor(n) });
+        const weights = await readAllWeights(gguf);
         await gguf.close();
         const w = (n: string): WeightData => weights.get(n)!;
         const whole = new CpuRefExecutor(w, 32);
@@ -94,8 +94,7 @@ describe('hybrid split with expert deferral', () => {
     const model = modelFromGGUF(gguf);
     const rules = await loadRules(join(RULES, 'mixtral.yaml'), (p) => readFile(p, 'utf8'), (f, r) => resolve(dirname(f), r));
     const plan = planPlacement(md, model, new Map([...gguf.tensors].map(([n, t]) => [n, t.info.nBytes])), rules, { nCtx: 32 });
-    const weights = new Map<string, WeightData>();
-    for (const [n, t] of gguf.tensors) weights.set(n, { type: t.info.type, dims: t.info.dims, bytes: await gguf.readTensor(n) });
+    const weights = await readAllWeights(gguf);
     await gguf.close();
     const w = (n: string): WeightData => weights.get(n)!;
     const hybrid = new HybridExecutor({ gpu: new CpuRefExecutor(w, 32), cpu: new CpuRefExecutor(w, 32) }, nodeDevices(plan), { overlap: true });

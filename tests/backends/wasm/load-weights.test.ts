@@ -9,21 +9,17 @@ import { CpuRefExecutor } from '../../../src/backends/cpu-ref/executor.ts';
 import { WasmExecutor } from '../../../src/backends/wasm/executor.ts';
 import type { WasmRuntime } from '../../../src/backends/wasm/runtime.ts';
 import { createNodeWasmRuntime } from '../../../src/cli/node-wasm.ts';
-import type { GraphExecutor, RunInputs, WeightData } from '../../../src/graph/executor.ts';
-import type { Graph } from '../../../src/graph/graph.ts';
+import type { RunInputs, WeightData } from '../../../src/graph/executor.ts';
 import { openGGUF } from '../../../src/gguf/model.ts';
 import { type Model } from '../../../src/models/model.ts';
 import { modelFromGGUF } from '../../../src/models/registry.ts';
 import { makeModel, type MakeModelOptions } from '../../../src/models/synth/make-model.ts';
-import { splitGraph } from '../../../src/runtime/segments.ts';
 import { NodeFileSink, NodeFileSource } from '../../../src/storage/node-fs.ts';
+import { countingReader, noCallback, readAllWeights, runSegments } from '../../helpers/weights.ts';
 import { conformanceCases, nmse } from '../../conformance/cases.ts';
 import { ensureKernelsBuilt } from './build.ts';
 
 const ASSETS = { open: (n: string) => NodeFileSource.open(new URL(`../../../models/vocab/${n}`, import.meta.url).pathname) };
-const noCallback = (name: string): WeightData => {
-  throw new Error(`the weights callback was asked for ${name}`);
-};
 
 let rt: WasmRuntime;
 let dir: string;
@@ -36,19 +32,6 @@ afterAll(async () => {
   await rt?.dispose();
   await rm(dir, { recursive: true, force: true });
 });
-
-/** A reader over a map that counts reads per name and hands out copies (the executor must not keep them). */
-function countingReader(weights: ReadonlyMap<string, WeightData>): { read: (n: string) => Promise<WeightData>; reads: Map<string, number> } {
-  const reads = new Map<string, number>();
-  return {
-    reads,
-    read: (n) => {
-      reads.set(n, (reads.get(n) ?? 0) + 1);
-      const w = weights.get(n)!;
-      return Promise.resolve({ ...w, bytes: w.bytes.slice() });
-    },
-  };
-}
 
 describe('loadWeights on every conformance case', () => {
   it('reads each weight once, reports its bytes, and the run needs no callback', async () => {
@@ -89,24 +72,9 @@ async function tinyModel(name: string, spec: Pick<MakeModelOptions, 'arch' | 'qu
   await makeModel({ preset: 'tiny', seed: 11, ...spec }, await NodeFileSink.create(path), ASSETS);
   const gguf = await openGGUF(await NodeFileSource.open(path));
   const model = modelFromGGUF(gguf);
-  const weights = new Map<string, WeightData>();
-  for (const [n, t] of gguf.tensors) weights.set(n, { type: t.info.type, dims: t.info.dims, bytes: await gguf.readTensor(n) });
+  const weights = await readAllWeights(gguf);
   await gguf.close();
   return { model, weights };
-}
-
-/** Runs g segment by segment (hybrid-style, externals handed on) on one executor; returns the output. */
-async function runSegments(ex: GraphExecutor, g: Graph, inputs: RunInputs): Promise<Float32Array> {
-  const values = new Map<number, Float32Array>();
-  const segs = splitGraph(g, (n) => (/experts|shexp|shared/.test(n.module) ? 'cpu' : 'gpu'));
-  expect(segs.length).toBeGreaterThan(2);
-  for (const seg of segs) {
-    const externals = new Map([...seg.externals].map(([l, o]) => [l, values.get(o)!] as const));
-    const outs = [...seg.outputs];
-    const res = await ex.runMany!(seg.graph, { ...inputs, externals }, outs.map(([, l]) => l));
-    outs.forEach(([o], i) => values.set(o, res[i]!));
-  }
-  return values.get(g.output)!;
 }
 
 const random = (n: number, vocab: number): Int32Array => Int32Array.from({ length: n }, () => 3 + Math.floor(Math.random() * (vocab - 3)));
@@ -135,7 +103,7 @@ describe('loadWeights on whole models', () => {
         const step = (t: number, p: number): RunInputs => ({ tokens: Int32Array.of(t), positions: Int32Array.of(p) });
         const d1 = await ex.run(g1, step(5, 7));
         expect(nmse(d1, await ref.run(g1, step(5, 7)))).toBeLessThan(2e-2);
-        const d2 = await runSegments(ex, g1, step(9, 8));
+        const d2 = await runSegments(ex, g1, step(9, 8), /experts|shexp|shared/);
         expect(nmse(d2, await ref.run(g1, step(9, 8)))).toBeLessThan(2e-2);
         expect([...reads.values()].every((v) => v === 1)).toBe(true);
       } finally {

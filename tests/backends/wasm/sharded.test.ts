@@ -18,6 +18,7 @@ import { makeModel, type MakeModelOptions } from '../../../src/models/synth/make
 import { splitGraph } from '../../../src/runtime/segments.ts';
 import { NodeFileSink, NodeFileSource } from '../../../src/storage/node-fs.ts';
 import { ensureKernelsBuilt } from './build.ts';
+import { readAllWeights } from '../../helpers/weights.ts';
 
 const ASSETS = { open: (n: string) => NodeFileSource.open(new URL(`../../../models/vocab/${n}`, import.meta.url).pathname) };
 
@@ -45,8 +46,7 @@ describe('ShardedWasmExecutor', () => {
       await makeModel({ preset: 'tiny', seed: 3, ...(spec as Pick<MakeModelOptions, 'arch' | 'quant'>) }, await NodeFileSink.create(path), ASSETS);
       const gguf = await openGGUF(await NodeFileSource.open(path));
       const model = modelFromGGUF(gguf);
-      const weights = new Map<string, WeightData>();
-      for (const [n, t] of gguf.tensors) weights.set(n, { type: t.info.type, dims: t.info.dims, bytes: await gguf.readTensor(n) });
+      const weights = await readAllWeights(gguf);
       await gguf.close();
       const total = [...weights.values()].reduce((a, w) => a + w.bytes.length, 0);
 

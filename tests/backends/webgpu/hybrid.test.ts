@@ -20,6 +20,7 @@ import { nodeDevices } from '../../../src/runtime/placement-devices.ts';
 import { NodeFileSink, NodeFileSource } from '../../../src/storage/node-fs.ts';
 import { nmse } from '../../conformance/cases.ts';
 import { nodeGpuContext } from './node-gpu.ts';
+import { readAllWeights } from '../../helpers/weights.ts';
 
 const ASSETS = { open: (n: string) => NodeFileSource.open(new URL(`../../../models/vocab/${n}`, import.meta.url).pathname) };
 const RULES = new URL('../../../rules/', import.meta.url).pathname;
@@ -44,8 +45,7 @@ describe('hybrid: WebGPU segments + cpu-ref experts = whole graph on cpu-ref', (
       const model = modelFromGGUF(gguf);
       const rules = await loadRules(join(RULES, defaultRulesFile(model, familyOf(md, model))), (p) => readFile(p, 'utf8'), (f, r) => resolve(dirname(f), r));
       const plan = planPlacement(md, model, new Map([...gguf.tensors].map(([n, t]) => [n, t.info.nBytes])), rules, { nCtx: 32 });
-      const weights = new Map<string, WeightData>();
-      for (const [n, t] of gguf.tensors) weights.set(n, { type: t.info.type, dims: t.info.dims, bytes: await gguf.readTensor(n) });
+      const weights = await readAllWeights(gguf);
       await gguf.close();
       const w = (n: string): WeightData => weights.get(n)!;
       const whole = new CpuRefExecutor(w, 32);

@@ -10,21 +10,17 @@ import type { GpuContext } from '../../../src/backends/webgpu/device.ts';
 import { WebGpuExecutor } from '../../../src/backends/webgpu/executor.ts';
 import { viteShaderLibrary } from '../../../src/backends/webgpu/shaders-vite.ts';
 import type { RunInputs, WeightData } from '../../../src/graph/executor.ts';
-import type { Graph } from '../../../src/graph/graph.ts';
 import { openGGUF } from '../../../src/gguf/model.ts';
 import { type Model } from '../../../src/models/model.ts';
 import { modelFromGGUF } from '../../../src/models/registry.ts';
 import { makeModel, type MakeModelOptions } from '../../../src/models/synth/make-model.ts';
-import { splitGraph } from '../../../src/runtime/segments.ts';
 import { NodeFileSink, NodeFileSource } from '../../../src/storage/node-fs.ts';
+import { countingReader, noCallback, readAllWeights, runSegments } from '../../helpers/weights.ts';
 import { conformanceCases } from '../../conformance/cases.ts';
 import { nodeGpuContext } from './node-gpu.ts';
 
 const ASSETS = { open: (n: string) => NodeFileSource.open(new URL(`../../../models/vocab/${n}`, import.meta.url).pathname) };
 const shaders = viteShaderLibrary();
-const noCallback = (name: string): WeightData => {
-  throw new Error(`the weights callback was asked for ${name}`);
-};
 
 let gpu: GpuContext;
 let dir: string;
@@ -36,19 +32,6 @@ afterAll(async () => {
   gpu.device.destroy();
   await rm(dir, { recursive: true, force: true });
 });
-
-/** A reader over a map that counts reads per name and hands out copies (the executor must not keep them). */
-function countingReader(weights: ReadonlyMap<string, WeightData>): { read: (n: string) => Promise<WeightData>; reads: Map<string, number> } {
-  const reads = new Map<string, number>();
-  return {
-    reads,
-    read: (n) => {
-      reads.set(n, (reads.get(n) ?? 0) + 1);
-      const w = weights.get(n)!;
-      return Promise.resolve({ ...w, bytes: w.bytes.slice() });
-    },
-  };
-}
 
 describe('loadWeights on conformance cases (two per op, every weight type of mul_mat)', () => {
   const seen = new Map<string, number>();
@@ -87,24 +70,9 @@ async function tinyModel(name: string, path: string | undefined, spec?: Pick<Mak
   }
   const gguf = await openGGUF(await NodeFileSource.open(path));
   const model = modelFromGGUF(gguf);
-  const weights = new Map<string, WeightData>();
-  for (const [n, t] of gguf.tensors) weights.set(n, { type: t.info.type, dims: t.info.dims, bytes: await gguf.readTensor(n) });
+  const weights = await readAllWeights(gguf);
   await gguf.close();
   return { model, weights };
-}
-
-/** Runs g segment by segment (hybrid-style: externals in, several outputs out) on one executor. */
-async function runSegments(ex: WebGpuExecutor, g: Graph, inputs: RunInputs): Promise<Float32Array> {
-  const values = new Map<number, Float32Array>();
-  const segs = splitGraph(g, (n) => (/experts|shexp|shared|mlp/.test(n.module) ? 'cpu' : 'gpu'));
-  expect(segs.length).toBeGreaterThan(2);
-  for (const seg of segs) {
-    const externals = new Map([...seg.externals].map(([l, o]) => [l, values.get(o)!] as const));
-    const outs = [...seg.outputs];
-    const res = await ex.runMany(seg.graph, { ...inputs, externals }, outs.map(([, l]) => l));
-    outs.forEach(([o], i) => values.set(o, res[i]!));
-  }
-  return values.get(g.output)!;
 }
 
 describe('loadWeights on whole models', () => {
@@ -130,7 +98,7 @@ describe('loadWeights on whole models', () => {
         expect(await ex.run(g7, pre)).toEqual(await plain.run(g7, pre));
         const step = (t: number, p: number): RunInputs => ({ tokens: Int32Array.of(t), positions: Int32Array.of(p) });
         expect(await ex.run(g1, step(5, 7))).toEqual(await plain.run(g1, step(5, 7)));
-        expect(await runSegments(ex, g1, step(9, 8))).toEqual(await plain.run(g1, step(9, 8)));
+        expect(await runSegments(ex, g1, step(9, 8), /experts|shexp|shared|mlp/)).toEqual(await plain.run(g1, step(9, 8)));
         expect(Array.from((await ex.runTopK(g1, step(4, 9), { k: 8 })).ids)).toEqual(Array.from((await plain.runTopK(g1, step(4, 9), { k: 8 })).ids));
         expect([...reads.values()].every((v) => v === 1)).toBe(true);
       } finally {
