@@ -36,6 +36,12 @@ interface Split {
   readonly segs: readonly Segment[];
   readonly read: readonly (readonly number[])[];
   readonly keep: readonly (readonly number[])[];
+  /** The same as the segment's own node ids. */
+  readonly readLocal: readonly (readonly number[])[];
+  readonly keepLocal: readonly (readonly number[])[];
+  /** Segments each waits for on its own device and on the other one. */
+  readonly sameDeps: readonly (readonly number[])[];
+  readonly otherDeps: readonly (readonly number[])[];
   /** Original node id → how many segments read it. */
   readonly readers: ReadonlyMap<number, number>;
 }
@@ -68,7 +74,17 @@ export class HybridExecutor implements GraphExecutor {
         read.push([...seg.outputs.keys()].filter((o) => !onDevice(o)));
         keep.push([...seg.outputs.keys()].filter(onDevice));
       }
-      s = { segs, read, keep, readers: new Map([...readerDevs].map(([o, d]) => [o, d.length])) };
+      const local = (ids: readonly (readonly number[])[]): number[][] => ids.map((os, i) => os.map((o) => segs[i]!.outputs.get(o)!));
+      s = {
+        segs,
+        read,
+        keep,
+        readLocal: local(read),
+        keepLocal: local(keep),
+        sameDeps: segs.map((seg) => seg.deps.filter((d) => segs[d]!.device === seg.device)),
+        otherDeps: segs.map((seg) => seg.deps.filter((d) => segs[d]!.device !== seg.device)),
+        readers: new Map([...readerDevs].map(([o, d]) => [o, d.length])),
+      };
       this.splits.set(g, s);
     }
     return s;
@@ -102,10 +118,10 @@ export class HybridExecutor implements GraphExecutor {
     let result: T | undefined;
     segs.forEach((seg, i) => {
       const ex = this.executors[seg.device];
-      const sameDevice = [...seg.deps.filter((d) => segs[d]!.device === seg.device).map((d) => done[d]!), lastOn[seg.device] ?? Promise.resolve()];
-      const otherDevice = seg.deps.filter((d) => segs[d]!.device !== seg.device).map((d) => done[d]!);
-      const read = sp.read[i]!.map((o) => seg.outputs.get(o)!);
-      const keep = sp.keep[i]!.map((o) => seg.outputs.get(o)!);
+      const sameDevice = [...sp.sameDeps[i]!.map((d) => done[d]!), lastOn[seg.device] ?? Promise.resolve()];
+      const otherDevice = sp.otherDeps[i]!.map((d) => done[d]!);
+      const read = sp.readLocal[i]!;
+      const keep = sp.keepLocal[i]!;
       // A segment waiting for the other device is recorded while it waits (the GPU's command buffer), so that
       // only writing the handed-over values and submitting remain once they arrive.
       const ahead = i !== outSeg && otherDevice.length > 0 && ex.prepareKeeping !== undefined;
