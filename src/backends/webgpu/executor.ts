@@ -445,7 +445,8 @@ export class WebGpuExecutor implements GraphExecutor {
       if (onDevice.has(x.id)) continue;
       const v = inputs.externals?.get(x.id);
       if (v === undefined || v.length !== x.floats) throw new EngineError('bad_argument', `external node ${x.id} needs ${x.floats} values, got ${v?.length ?? 'none'}`);
-      q.writeBuffer(x.buf, 0, Float32Array.from(v));
+      // writeBuffer copies at the call, so no JS copy per run (hand-offs are read-back or wasm slices: plain buffers)
+      q.writeBuffer(x.buf, 0, v as Float32Array<ArrayBuffer>);
     }
   }
 
