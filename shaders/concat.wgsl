@@ -1,5 +1,6 @@
-// concat0: O [na + nb, n1, n2] = A ‖ B along dim 0, in one dispatch; each part is read through a strided view
-// (element offset and strides of dims 1 and 2), so a slice0 or repeat1 feeding the concat needs no copy of its own.
+// Strided gather (ggml cpy into a contiguous output): O [na + nb, n1, n2] = A ‖ B along dim 0, each part read
+// through a strided view (element offset and strides of dims 1 and 2). concat0 in one dispatch (a slice0 or
+// repeat1 feeding it needs no copy of its own); with nb = 0, A alone: slice0, repeat1 (stride 0), get_last.
 struct Params {
     na: u32,
     nb: u32,

@@ -2,7 +2,7 @@
 import type { Op } from '../../../graph/graph.ts';
 import { attn } from './attn.ts';
 import type { OpEncoder } from './context.ts';
-import { concat0, getLast, repeat1, slice0 } from './copy.ts';
+import { concat0, getLast, view } from './copy.ts';
 import { binary, rmsNorm, swiglu, unary } from './elementwise.ts';
 import { getRows } from './get-rows.ts';
 import { moeExperts, moeGate } from './moe.ts';
@@ -19,9 +19,9 @@ export const OP_ENCODERS: Readonly<Record<Exclude<Op, 'input' | 'weight' | 'exte
   mul_mat: mulMat,
   mul_mat_heads: mulMatHeads,
   swiglu,
-  slice0,
+  slice0: view,
   concat0,
-  repeat1,
+  repeat1: view,
   rope,
   attn,
   moe_gate: moeGate,
